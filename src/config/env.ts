@@ -1,0 +1,42 @@
+// The only place that reads process.env: the environment is parsed once into a
+// frozen object and passed on.
+export interface ManagerEnv {
+  configPath: string | undefined;
+  stage: string;
+  /** Name of the manager's Deployment: part of Secret names and the userjob Services' selector. */
+  deploymentName: string;
+  /** Namespace where user services are created. */
+  serviceNamespace: string;
+  /** Namespace of the manager itself: credentials Secret and logging ConfigMap. */
+  managerNamespace: string;
+  sshConfigFile: string | undefined;
+  kubeconfig: string | undefined;
+  host: string;
+  port: number;
+  /** Values of `<CRED>_USER_PASS` and other variables looked up by name (start-up users, tunnel auth). */
+  lookup: (name: string) => string | undefined;
+}
+
+export function readEnv(env: NodeJS.ProcessEnv = process.env): ManagerEnv {
+  const serviceNamespace = env.DEPLOYMENT_NAMESPACE || env.POD_NAMESPACE || 'default';
+  const port = Number(env.PORT ?? '8080');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got "${env.PORT}"`);
+  const snapshot = { ...env };
+  return Object.freeze({
+    configPath: env.CONFIG_PATH || undefined,
+    stage: env.STAGE ?? '',
+    deploymentName: env.DEPLOYMENT_NAME || 'k8smgr',
+    serviceNamespace,
+    managerNamespace: env.MANAGER_NAMESPACE || env.POD_NAMESPACE || serviceNamespace,
+    sshConfigFile: env.SSHCONFIGFILE || undefined,
+    kubeconfig: env.KUBECONFIG || undefined,
+    host: env.HOST || '0.0.0.0',
+    port,
+    lookup: (name: string) => snapshot[name],
+  });
+}
+
+/** `<CREDENTIAL>_USER_PASS`: upper case, characters not allowed in a variable name become `_`. */
+export function userPassVariable(credential: string): string {
+  return `${credential.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}_USER_PASS`;
+}

@@ -1,0 +1,84 @@
+// buildApp(deps): the Fastify application, apart from listen(), so tests use
+// inject() or a real port alike. Routes are thin: parse, authorize, one call
+// into a domain module, map the result.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { AppLogger } from '../logging/logger.js';
+import type { Authenticator } from '../auth/types.js';
+import { HttpError } from './errors.js';
+import { authPlugin } from './auth-plugin.js';
+import { healthRoutes, type Readiness } from './routes/health.js';
+import { serviceRoutes, type ServiceApi } from './routes/services.js';
+import { logRoutes, type LogAdminApi } from './routes/logs.js';
+
+export interface AppDeps {
+  logger: AppLogger;
+  authenticator: Authenticator;
+  services: ServiceApi;
+  logs?: LogAdminApi;
+  readiness: Readiness;
+  bodyLimitBytes: number;
+  /** Extra route plugins (userjobs, metrics) registered by the caller. */
+  plugins?: Array<(app: App) => Promise<void>>;
+}
+
+export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+export function buildApp(deps: AppDeps): App {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: deps.bodyLimitBytes,
+    disableRequestLogging: true,
+    trustProxy: false,
+    return503OnClosing: true,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  app.setErrorHandler((err, request, reply) => {
+    if (err instanceof HttpError) {
+      void reply.status(err.status).headers(err.headers).send(err.body);
+      return;
+    }
+    const fastifyErr = err as { statusCode?: number; validation?: unknown; code?: string; message: string };
+    if (fastifyErr.statusCode === 413) {
+      void reply.status(413).send({ detail: `Request body is larger than ${deps.bodyLimitBytes} bytes.` });
+      return;
+    }
+    if (fastifyErr.validation || (fastifyErr.statusCode && fastifyErr.statusCode < 500)) {
+      void reply.status(fastifyErr.statusCode ?? 400).send([fastifyErr.message]);
+      return;
+    }
+    request.log.error({ err }, 'unhandled error');
+    void reply.status(500).send({ error: 'Internal error.', detailed_error: 'see the manager log' });
+  });
+  app.setNotFoundHandler((_request, reply) => {
+    void reply.status(404).send({ detail: 'Not found.' });
+  });
+
+  // One log line per request with what is needed to follow one service's story.
+  app.addHook('onResponse', async (request, reply) => {
+    const level = reply.statusCode >= 500 ? 'error' : reply.statusCode >= 400 ? 'warning' : 'info';
+    (request.log as unknown as AppLogger)[level](
+      {
+        method: request.method,
+        url: request.url,
+        status: reply.statusCode,
+        duration_ms: Math.round(reply.elapsedTime),
+        uuidcode: request.headers.uuidcode,
+        credential: request.principal?.credential,
+      },
+      'request',
+    );
+  });
+
+  void app.register(authPlugin, { authenticator: deps.authenticator });
+  void app.register(async (scope) => healthRoutes(scope as unknown as App, deps.readiness));
+  void app.register(async (scope) => serviceRoutes(scope as unknown as App, deps.services));
+  if (deps.logs) {
+    const logs = deps.logs;
+    void app.register(async (scope) => logRoutes(scope as unknown as App, logs));
+  }
+  for (const plugin of deps.plugins ?? []) void app.register(async (scope) => plugin(scope as unknown as App));
+  return app;
+}

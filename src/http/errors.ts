@@ -1,0 +1,32 @@
+// One catalogue of the errors the API answers with, and the bodies the hubs
+// expect for them (see docs/api.md). Domain code throws these; the error
+// handler in app.ts maps them, and anything else, to HTTP.
+export type ErrorBody =
+  | { detail: string }
+  | { error: string; detailed_error: string }
+  | string[];
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: ErrorBody,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(Array.isArray(body) ? body.join('; ') : 'detail' in body ? body.detail : body.error);
+    this.name = 'HttpError';
+  }
+}
+
+export const notFound = () => new HttpError(404, { detail: 'Not found.' });
+export const unauthorized = () =>
+  new HttpError(401, { detail: 'Authentication credentials were not provided or are invalid.' }, { 'www-authenticate': 'Basic realm="k8smgr", charset="UTF-8"' });
+export const forbidden = (group: string) =>
+  new HttpError(403, { detail: `You do not have permission to perform this action (group ${group} required).` });
+export const throttled = (retryAfterSeconds: number) =>
+  new HttpError(429, { detail: `Too many failed logins from this address. Try again in ${retryAfterSeconds} s.` }, { 'retry-after': String(retryAfterSeconds) });
+/** 400 with the original's list-of-messages body. */
+export const badRequest = (...messages: string[]) => new HttpError(400, messages);
+export const conflict = (detail: string) => new HttpError(409, { detail });
+/** A failed start/stop/update: `error` is what the user sees, `detailed_error` for the admin. */
+export const failure = (status: number, error: string, detailedError: string) =>
+  new HttpError(status, { error, detailed_error: detailedError });

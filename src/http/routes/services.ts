@@ -1,0 +1,34 @@
+// /api/services/: start, list, poll, update and stop a hub's user services.
+import type { App } from '../app.js';
+import type { Principal } from '../../auth/types.js';
+import { principalOf } from '../auth-plugin.js';
+import type { ServiceRecord, PollAnswer } from '../../services/types.js';
+
+export interface ServiceApi {
+  start(principal: Principal, headers: Record<string, string | string[] | undefined>, body: unknown): Promise<ServiceRecord>;
+  list(principal: Principal): ServiceRecord[];
+  poll(principal: Principal, servername: string): Promise<PollAnswer>;
+  update(principal: Principal, servername: string, body: unknown): Promise<ServiceRecord>;
+  stop(principal: Principal, servername: string): Promise<void>;
+}
+
+const web = { config: { group: 'access_to_webservice' as const } };
+
+export async function serviceRoutes(app: App, services: ServiceApi): Promise<void> {
+  app.post('/api/services/', web, async (request, reply) => {
+    const record = await services.start(principalOf(request), request.headers, request.body);
+    return reply.status(201).send(record);
+  });
+  app.get('/api/services/', web, async (request) => services.list(principalOf(request)));
+  app.get<{ Params: { servername: string } }>('/api/services/:servername/', web, async (request) =>
+    services.poll(principalOf(request), request.params.servername),
+  );
+  const update = async (request: { params: { servername: string }; body: unknown }, p: Principal) =>
+    services.update(p, request.params.servername, request.body ?? {});
+  app.put<{ Params: { servername: string } }>('/api/services/:servername/', web, async (request) => update(request, principalOf(request)));
+  app.patch<{ Params: { servername: string } }>('/api/services/:servername/', web, async (request) => update(request, principalOf(request)));
+  app.delete<{ Params: { servername: string } }>('/api/services/:servername/', web, async (request, reply) => {
+    await services.stop(principalOf(request), request.params.servername);
+    return reply.status(204).send();
+  });
+}

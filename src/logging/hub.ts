@@ -1,0 +1,64 @@
+// The destination of the pino logger: fans each record out to the configured
+// handlers, which can be swapped while the manager runs. A handler that throws
+// is counted and skipped; it never takes the others (or the request) down.
+import type { LogRecord } from './record.js';
+
+export interface LogHandler {
+  readonly type: string;
+  readonly level: number;
+  handle(record: LogRecord): void;
+  close(): Promise<void>;
+}
+
+export class LogHub {
+  #handlers = new Map<string, LogHandler>();
+  #errors = 0;
+  onHandlerError: (type: string, err: unknown) => void = () => {};
+
+  /** pino calls this with one serialized JSON line per record. */
+  write(line: string): void {
+    if (this.#handlers.size === 0) return;
+    let record: LogRecord;
+    try {
+      record = JSON.parse(line) as LogRecord;
+    } catch {
+      return;
+    }
+    for (const handler of this.#handlers.values()) {
+      if (record.level < handler.level) continue;
+      try {
+        handler.handle(record);
+      } catch (err) {
+        this.#errors++;
+        this.onHandlerError(handler.type, err);
+      }
+    }
+  }
+
+  get errorCount(): number {
+    return this.#errors;
+  }
+
+  types(): string[] {
+    return [...this.#handlers.keys()];
+  }
+
+  /** Installs `handler` under its type, closing the one it replaces. */
+  async set(handler: LogHandler): Promise<void> {
+    const previous = this.#handlers.get(handler.type);
+    this.#handlers.set(handler.type, handler);
+    if (previous && previous !== handler) await previous.close().catch(() => {});
+  }
+
+  async remove(type: string): Promise<void> {
+    const previous = this.#handlers.get(type);
+    this.#handlers.delete(type);
+    if (previous) await previous.close().catch(() => {});
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.#handlers.values()];
+    this.#handlers.clear();
+    await Promise.all(all.map((h) => h.close().catch(() => {})));
+  }
+}
