@@ -1,4 +1,5 @@
 // Pure parsing of config.json text into a validated, frozen Config.
+import { isAbsolute, resolve } from 'node:path';
 import { Value } from 'typebox/value';
 import { ConfigSchema, type Config } from './schema.js';
 
@@ -44,7 +45,24 @@ function collectUnknown(schema: unknown, value: unknown, path: string, out: stri
   }
 }
 
-export function parseConfig(text: string, source = 'config.json'): ParsedConfig {
+/** Folder keys: relative values are taken relative to the config file's folder. */
+const PATH_KEYS = [
+  ['services', 'base'],
+  ['services', 'descriptions'],
+  ['userhomes', 'base'],
+  ['userhomes', 'skel'],
+] as const;
+
+function resolvePaths(config: Config, baseDir: string | undefined): void {
+  if (!baseDir) return;
+  for (const [section, key] of PATH_KEYS) {
+    const holder = config[section] as Record<string, unknown>;
+    const value = holder[key];
+    if (typeof value === 'string' && !isAbsolute(value)) holder[key] = resolve(baseDir, value);
+  }
+}
+
+export function parseConfig(text: string, source = 'config.json', baseDir?: string): ParsedConfig {
   let raw: unknown;
   try {
     raw = text.trim() === '' ? {} : JSON.parse(text);
@@ -69,6 +87,7 @@ export function parseConfig(text: string, source = 'config.json'): ParsedConfig 
   if (problems.length > 0) {
     throw new ConfigError(`${source} is invalid: ${problems.join('; ')}`, problems);
   }
+  resolvePaths(config, baseDir);
   const unknownKeys: string[] = [];
   collectUnknown(ConfigSchema, raw, '', unknownKeys);
   return { config: deepFreeze(config), unknownKeys };

@@ -2,6 +2,7 @@
 // (also when a mounted ConfigMap swaps its symlink) and keeps the last good
 // config when a new version is broken.
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { watchFile, unwatchFile, type Stats } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { parseConfig, ConfigError, DEFAULT_CONFIG } from './parse.js';
@@ -73,7 +74,7 @@ export class ConfigStore extends EventEmitter<{ change: [Config]; error: [Config
     } catch (err) {
       throw new ConfigError(`cannot read CONFIG_PATH ${path}: ${(err as Error).message}`, []);
     }
-    return parseConfig(text, path);
+    return parseConfig(text, path, dirname(resolve(path)));
   }
 
   #apply(parsed: ReturnType<typeof parseConfig>): void {

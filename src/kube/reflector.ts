@@ -13,6 +13,7 @@ export interface ReflectorSpec {
   plural: string;
   namespace: string;
   labelSelector?: string;
+  fieldSelector?: string;
   watchTimeoutSeconds?: number;
 }
 
@@ -105,9 +106,9 @@ export class Reflector<T extends KubeObject> {
   }
 
   async #list(): Promise<string> {
-    const { apiVersion, kind, namespace, labelSelector } = this.spec;
+    const { apiVersion, kind, namespace, labelSelector, fieldSelector } = this.spec;
     const list = await this.gateway.call('list', kind, () =>
-      this.gateway.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector),
+      this.gateway.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, fieldSelector, labelSelector),
     );
     const fresh = new Map<string, T>();
     for (const item of list.items as unknown as T[]) fresh.set(item.metadata.name, item);
@@ -144,6 +145,7 @@ export class Reflector<T extends KubeObject> {
             allowWatchBookmarks: true,
             timeoutSeconds: this.spec.watchTimeoutSeconds ?? 300,
             labelSelector: this.spec.labelSelector,
+            fieldSelector: this.spec.fieldSelector,
           },
           (phase: string, obj: T) => {
             this.#status.lastContact = Date.now();

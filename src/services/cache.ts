@@ -1,0 +1,133 @@
+// Watch caches of what polls need: anchors (the records), the services' pods,
+// and pod Events, with indexes so that a poll is a few map lookups.
+import type * as k8s from '@kubernetes/client-node';
+import type { KubeGateway, KubeObject } from '../kube/gateway.js';
+import { Reflector } from '../kube/reflector.js';
+import type { EventView, PodView } from '../status/interpret.js';
+import { LABELS, instanceSelector, readRecord, recordKey } from './anchor.js';
+import type { ServiceRecord } from './types.js';
+
+type Pod = KubeObject & PodView;
+type Event = KubeObject & EventView & { involvedObject?: { name?: string; kind?: string } };
+
+export interface CachedService {
+  record: ServiceRecord;
+  anchor: KubeObject;
+}
+
+/** Index helper: key -> set of object names. */
+class Index {
+  readonly #map = new Map<string, Set<string>>();
+  add(key: string | undefined, name: string): void {
+    if (!key) return;
+    let set = this.#map.get(key);
+    if (!set) this.#map.set(key, (set = new Set()));
+    set.add(name);
+  }
+  remove(key: string | undefined, name: string): void {
+    if (!key) return;
+    const set = this.#map.get(key);
+    set?.delete(name);
+    if (set?.size === 0) this.#map.delete(key);
+  }
+  get(key: string): ReadonlySet<string> {
+    return this.#map.get(key) ?? new Set();
+  }
+}
+
+export class ServiceCache {
+  readonly anchors: Reflector<KubeObject>;
+  readonly pods: Reflector<Pod>;
+  readonly events: Reflector<Event>;
+  readonly #byKey = new Map<string, CachedService>();
+  readonly #podsByAnchor = new Index();
+  readonly #eventsByPod = new Index();
+  /** Called on every change of a service's pods, events or anchor (for progress events). */
+  onServiceChange: (anchorName: string) => void = () => {};
+
+  constructor(gateway: KubeGateway, kc: k8s.KubeConfig, namespace: string, instance: string) {
+    const selector = instanceSelector(instance);
+    this.anchors = new Reflector<KubeObject>(gateway, kc, {
+      apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespace, labelSelector: `${selector},${LABELS.role}=anchor`,
+    }, {
+      onUpsert: (obj, previous) => {
+        if (previous) this.#dropAnchor(previous);
+        const record = readRecord(obj);
+        if (record) this.#byKey.set(recordKey(record.jhub_credential, record.servername), { record, anchor: obj });
+        this.onServiceChange(obj.metadata.name);
+      },
+      onDelete: (obj) => {
+        this.#dropAnchor(obj);
+        this.onServiceChange(obj.metadata.name);
+      },
+    });
+    this.pods = new Reflector<Pod>(gateway, kc, { apiVersion: 'v1', kind: 'Pod', plural: 'pods', namespace, labelSelector: selector }, {
+      onUpsert: (pod, previous) => {
+        if (previous) this.#podsByAnchor.remove(previous.metadata.labels?.[LABELS.anchor], previous.metadata.name);
+        const anchor = pod.metadata.labels?.[LABELS.anchor];
+        this.#podsByAnchor.add(anchor, pod.metadata.name);
+        if (anchor) this.onServiceChange(anchor);
+      },
+      onDelete: (pod) => {
+        const anchor = pod.metadata.labels?.[LABELS.anchor];
+        this.#podsByAnchor.remove(anchor, pod.metadata.name);
+        if (anchor) this.onServiceChange(anchor);
+      },
+    });
+    // Events carry no labels: watch the namespace's pod events and index them by pod name.
+    this.events = new Reflector<Event>(gateway, kc, {
+      apiVersion: 'v1', kind: 'Event', plural: 'events', namespace, fieldSelector: 'involvedObject.kind=Pod',
+    }, {
+      onUpsert: (event) => {
+        const podName = event.involvedObject?.name;
+        this.#eventsByPod.add(podName, event.metadata.name);
+        const anchor = podName ? this.pods.get(podName)?.metadata.labels?.[LABELS.anchor] : undefined;
+        if (anchor) this.onServiceChange(anchor);
+      },
+      onDelete: (event) => this.#eventsByPod.remove(event.involvedObject?.name, event.metadata.name),
+    });
+  }
+
+  #dropAnchor(anchor: KubeObject): void {
+    const record = readRecord(anchor);
+    if (!record) return;
+    const key = recordKey(record.jhub_credential, record.servername);
+    if (this.#byKey.get(key)?.anchor.metadata.uid === anchor.metadata.uid) this.#byKey.delete(key);
+  }
+
+  start(): void {
+    for (const r of this.reflectors) r.start();
+  }
+
+  stop(): void {
+    for (const r of this.reflectors) r.stop();
+  }
+
+  get reflectors(): Array<Reflector<KubeObject>> {
+    return [this.anchors, this.pods as Reflector<KubeObject>, this.events as Reflector<KubeObject>];
+  }
+
+  async waitForSync(): Promise<void> {
+    await Promise.all(this.reflectors.map((r) => r.waitForSync()));
+  }
+
+  find(credential: string, servername: string): CachedService | undefined {
+    return this.#byKey.get(recordKey(credential, servername));
+  }
+
+  byCredential(credential: string): CachedService[] {
+    return [...this.#byKey.values()].filter((s) => s.record.jhub_credential === credential);
+  }
+
+  all(): IterableIterator<CachedService> {
+    return this.#byKey.values();
+  }
+
+  podsOf(anchorName: string): Pod[] {
+    return [...this.#podsByAnchor.get(anchorName)].flatMap((name) => this.pods.get(name) ?? []);
+  }
+
+  eventsOf(podName: string): Event[] {
+    return [...this.#eventsByPod.get(podName)].flatMap((name) => this.events.get(name) ?? []);
+  }
+}
