@@ -8,12 +8,10 @@ import type { AppLogger } from '../logging/logger.js';
 import { badRequest, conflict, failure, HttpError, notFound } from '../http/errors.js';
 import type { ServiceApi } from '../http/routes/services.js';
 import { interpret, type Verdict } from '../status/interpret.js';
-import {
-  buildCertsSecret, buildEnvSecret, credentialDir, isTemplateError, prepareStart, prepareUpdate,
-  TEMPLATE_ERROR_STATUS, templateSettingsFromConfig, type PreparedService,
-} from '../templates/index.js';
-import { locateServiceDir, readServiceFolder, writeRenderedCopy } from '../templates/files.js';
-import { buildAnchor, objectRef, objectRefs, ownerRefTo, readRecord, startLabels, STOP_PENDING } from './anchor.js';
+import { buildCertsSecret, buildEnvSecret, isTemplateError, TEMPLATE_ERROR_STATUS, type PreparedService } from '../templates/index.js';
+import { writeRenderedCopy } from '../templates/files.js';
+import { prepareService } from './prepare.js';
+import { buildAnchor, objectRef, objectRefs, ownerRefTo, readRecord, STOP_PENDING } from './anchor.js';
 import type { ServiceCache } from './cache.js';
 import { parseStartRequest, validServername, type StartRequest } from './request.js';
 import type { PollAnswer, ServiceRecord } from './types.js';
@@ -145,33 +143,18 @@ export class ServiceManager implements ServiceApi {
   }
 
   async #prepare(cfg: Config, credential: string, req: StartRequest, log: AppLogger, which: 'start' | 'update' = 'start', userOptions = req.userOptions): Promise<PreparedService> {
-    const settings = templateSettingsFromConfig(cfg.services);
     try {
-      const dir = await locateServiceDir(cfg.services.descriptions, credentialDir(credential, cfg.services.credential_mapping), req.service);
-      const files = await readServiceFolder(dir, {
-        root: cfg.services.descriptions,
-        stage: this.#deps.env.stage,
-        credential,
-        skipStage: cfg.services.skip.stage,
-        skipCredential: cfg.services.skip.credential,
-        ignore: cfg.services.descriptions_ignore_files,
-      });
-      const input = {
-        files, settings, stage: this.#deps.env.stage, credential, servername: req.servername, startId: req.startId,
-        userId: req.userId, namespace: this.#ns, deploymentName: this.#deps.env.deploymentName, userOptions,
-        labels: startLabels(this.#deps.env.deploymentName, { servername: req.servername, start_id: req.startId, jhub_credential: credential, jhub_user_id: req.userId }),
-      };
-      return which === 'start' ? prepareStart(input) : prepareUpdate(input);
+      return await prepareService(cfg, this.#deps.env, {
+        credential, servername: req.servername, startId: req.startId, service: req.service, userId: req.userId, userOptions,
+      }, which);
     } catch (err) {
-      if (isTemplateError(err)) {
-        log.warning({ code: err.code, err: err.message }, 'template refused');
-        const status = TEMPLATE_ERROR_STATUS[err.code];
-        if (err.code === 'not_found' && err.message.startsWith("Couldn't find")) {
-          throw failure(status, cfg.error_messages.template_not_found ?? err.message, err.message);
-        }
-        throw failure(status, err.message, err.message);
-      }
-      throw err;
+      if (!isTemplateError(err)) throw err;
+      log.warning({ code: err.code, err: err.message }, 'template refused');
+      const status = TEMPLATE_ERROR_STATUS[err.code];
+      const userMessage = err.code === 'not_found' && err.message.startsWith("Couldn't find")
+        ? (cfg.error_messages.template_not_found ?? err.message)
+        : err.message;
+      throw failure(status, userMessage, err.message);
     }
   }
 

@@ -71,6 +71,11 @@ export function parseStartRequest(headers: HeaderBag, body: unknown, cfg: Servic
   if (typeof userOptions.service !== 'string' || userOptions.service === '') return ['user_options.service must be a non-empty string'];
   const startId = String(body.start_id);
   if (!START_ID.test(startId)) return [`Invalid start_id "${startId.slice(0, 40)}": use 1 to 16 lower case letters and digits`];
+  // Templates name the main Deployment `<prefix><servername>-<start_id>`, which must stay a valid name.
+  const longest = 63 - cfg.deployment_main_name_prefix.length - 1 - startId.length;
+  if (servername.length > longest) {
+    return [`uuidcode is ${servername.length} characters long: with this start_id at most ${longest} fit in a Kubernetes name`];
+  }
   if (typeof env.JUPYTERHUB_STATUS_URL !== 'string') return ['env.JUPYTERHUB_STATUS_URL must be a string'];
   if (typeof env.JUPYTERHUB_API_TOKEN !== 'string') return ['env.JUPYTERHUB_API_TOKEN must be a string'];
 

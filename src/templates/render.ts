@@ -5,39 +5,10 @@
 import { parseAllDocuments } from 'yaml';
 import { TemplateError } from './errors.js';
 import { labelValue } from './names.js';
+import { ownerReference, type KubeObject, type OwnerInfo, type OwnerRef } from './objects.js';
 
-export interface OwnerRef {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
-
-export interface KubeMetadata {
-  name: string;
-  namespace?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  ownerReferences?: OwnerRef[];
-  [k: string]: unknown;
-}
-
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: KubeMetadata;
-  [k: string]: unknown;
-}
-
-/** The anchor object every created object is owned by. */
-export interface OwnerInfo {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-}
+export { ownerReference, serviceLabels, LABEL_KEYS } from './objects.js';
+export type { KubeObject, KubeMetadata, OwnerInfo, OwnerRef, ServiceLabelsInput } from './objects.js';
 
 /** Kinds that are not namespaced (or that could reach outside the namespace): refused. */
 export const FORBIDDEN_KINDS: ReadonlySet<string> = new Set([
@@ -68,17 +39,6 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 function nonEmptyString(v: unknown): v is string {
   return typeof v === 'string' && v !== '';
-}
-
-export function ownerReference(owner: OwnerInfo): OwnerRef {
-  return {
-    apiVersion: owner.apiVersion,
-    kind: owner.kind,
-    name: owner.name,
-    uid: owner.uid,
-    controller: false,
-    blockOwnerDeletion: false,
-  };
 }
 
 function mergeLabels(target: Record<string, unknown>, labels: Readonly<Record<string, string>>, where: string): void {
@@ -159,7 +119,12 @@ export function renderManifests(text: string, ctx: RenderContext): KubeObject[] 
     if (err !== undefined) {
       throw new TemplateError('parse', `YAML error in document ${i + 1}: ${err.message}`);
     }
-    const data: unknown = doc.toJS({ maxAliasCount: 100 });
+    let data: unknown;
+    try {
+      data = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      throw new TemplateError('parse', `YAML error in document ${i + 1}: ${(e as Error).message}`);
+    }
     if (data === null || data === undefined) return;
     out.push(finalizeObject(data, i, ctx));
   });

@@ -60,3 +60,10 @@ test('certs must carry key, cert and CA', () => {
   assert.ok(!Array.isArray(req));
   assert.deepEqual(req.certs, { keyfile: 'k', certfile: 'c', cafile: 'a' });
 });
+
+test('a servername too long for `<prefix><servername>-<start_id>` is refused', () => {
+  const ok = parseStartRequest({ uuidcode: 'a'.repeat(49) }, good(), cfg);
+  assert.ok(!Array.isArray(ok));
+  const long = parseStartRequest({ uuidcode: 'a'.repeat(50) }, good(), cfg) as string[];
+  assert.match(long[0] ?? '', /at most 49 fit in a Kubernetes name/);
+});

@@ -1,0 +1,114 @@
+// `k8smgr serve`: composes config, logging, Kubernetes access, watch caches,
+// credentials and the HTTP app, then listens until SIGTERM.
+import { readEnv, type ManagerEnv } from '../config/env.js';
+import { ConfigStore } from '../config/store.js';
+import { LogHub } from '../logging/hub.js';
+import { createLogger, type AppLogger } from '../logging/logger.js';
+import { StreamHandler } from '../logging/stream-handler.js';
+import { loadKubeConfig } from '../kube/client.js';
+import { KubeGateway } from '../kube/gateway.js';
+import { ServiceCache } from '../services/cache.js';
+import { ServiceManager } from '../services/manager.js';
+import { buildApp, type App } from '../http/app.js';
+import { createCredentialStore } from '../auth/store.js';
+import { CredentialAuthenticator } from '../auth/authenticator.js';
+import { applyStartupUsers } from '../auth/startup.js';
+
+export interface ServeOptions {
+  /** Print a curl line for this credential (the demo). */
+  demoCredential?: string;
+  env?: ManagerEnv;
+}
+
+export interface RunningManager {
+  app: App;
+  url: string;
+  close(): Promise<void>;
+}
+
+const FIELD_MANAGER = 'k8smgr';
+const STALE_AFTER_MS = 10 * 60_000;
+
+export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
+  const env = opts.env ?? readEnv();
+  const hub = new LogHub();
+  await hub.set(new StreamHandler(20, 'simple', process.stdout));
+  const logger: AppLogger = createLogger(hub, { deployment: env.deploymentName });
+
+  const configStore = new ConfigStore(env.configPath);
+  configStore.on('warn', (message) => logger.warning(message));
+  configStore.on('error', (err) => logger.error({ problems: err.problems }, `config reload refused, keeping the last good config: ${err.message}`));
+  configStore.on('change', () => logger.info({ source: configStore.status.source }, 'config reloaded'));
+  const config = await configStore.load();
+  configStore.watch();
+
+  const kc = loadKubeConfig(env.kubeconfig);
+  const gateway = new KubeGateway(kc, { fieldManager: FIELD_MANAGER });
+  const cache = new ServiceCache(gateway, kc, env.serviceNamespace, env.deploymentName);
+  for (const r of cache.reflectors) r.onRestart = (kind, reason) => logger.warning({ kind, reason }, 'watch restarted');
+  cache.start();
+
+  const store = createCredentialStore({ gateway, namespace: env.managerNamespace, deploymentName: env.deploymentName, logger });
+  await store.start();
+  const startup = await applyStartupUsers(store, config.startup.create_user, env.lookup);
+  for (const error of startup.errors) logger.error(`start-up user not created: ${error}`);
+  if (startup.created.length) logger.info({ credentials: startup.created }, 'start-up users ready');
+  const authenticator = new CredentialAuthenticator({ store, logger });
+
+  const services = new ServiceManager({ config: () => configStore.current, env, gateway, cache, logger });
+  await Promise.race([cache.waitForSync(), new Promise((r) => setTimeout(r, 30_000))]);
+
+  const readiness = {
+    check() {
+      const caches = cache.reflectors.map((r) => r.status);
+      const fresh = caches.every((c) => c.synced && Date.now() - c.lastContact < STALE_AFTER_MS);
+      const cfg = configStore.status;
+      return {
+        ready: fresh,
+        details: {
+          config: { source: cfg.source, loaded_at: cfg.loadedAt, last_error: cfg.lastError },
+          caches: caches.map((c) => ({ kind: c.kind, synced: c.synced, restarts: c.restarts, last_error: c.lastError })),
+        },
+      };
+    },
+  };
+
+  const app = buildApp({
+    logger,
+    authenticator,
+    services,
+    readiness,
+    bodyLimitBytes: config.services.max_body_bytes,
+  });
+  const address = await app.listen({ host: env.host, port: env.port });
+  const url = address.replace('0.0.0.0', '127.0.0.1');
+  logger.info({ url, namespace: env.serviceNamespace }, 'K8s Manager listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      logger.info('shutting down: no new requests, finishing those in flight');
+      const bound = new Promise((r) => setTimeout(r, 10_000).unref());
+      await Promise.race([app.close(), bound]);
+      cache.stop();
+      store.stop();
+      configStore.close();
+      authenticator.close();
+      await hub.closeAll();
+    })());
+  return { app, url, close };
+}
+
+export function demoCurl(url: string, credential: string): string {
+  const body = JSON.stringify({
+    start_id: 'a1b2c3d4',
+    user_options: { service: 'jupyterlab/default' },
+    env: { JUPYTERHUB_STATUS_URL: 'http://127.0.0.1:1/hub/api/users/demo/server/progress', JUPYTERHUB_API_TOKEN: 'demo', JUPYTERHUB_USER_ID: 1 },
+  });
+  const variable = `${credential.toUpperCase()}_USER_PASS`;
+  return [
+    `curl -u ${credential}:$${variable} -H 'uuidcode: demo-server' -H 'Content-Type: application/json' -d '${body}' ${url}/api/services/`,
+    `curl -u ${credential}:$${variable} ${url}/api/services/demo-server/`,
+    `curl -u ${credential}:$${variable} -X DELETE ${url}/api/services/demo-server/`,
+  ].join('\n');
+}
