@@ -25,4 +25,14 @@ export default tseslint.config(
     files: ['src/cli/**', 'testenv/**', 'bench/**', 'test/**', 'bin/**'],
     rules: { 'no-console': 'off' },
   },
+  {
+    files: ['test/**'],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] }] },
+      ],
+    },
+  },
 );
