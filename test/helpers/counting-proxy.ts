@@ -58,7 +58,8 @@ export async function startCountingProxy(kc: k8s.KubeConfig): Promise<CountingPr
         JSON.stringify({
           apiVersion: 'v1',
           kind: 'Config',
-          clusters: [{ name: 'proxy', cluster: { server: url } }],
+          // Plain HTTP on loopback; client-node wants this flag for any non-TLS server.
+          clusters: [{ name: 'proxy', cluster: { server: url, 'insecure-skip-tls-verify': true } }],
           users: [{ name: 'proxy', user: {} }],
           contexts: [{ name: 'proxy', context: { cluster: 'proxy', user: 'proxy' } }],
           'current-context': 'proxy',
