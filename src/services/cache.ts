@@ -42,8 +42,7 @@ export class ServiceCache {
   readonly #byKey = new Map<string, CachedService>();
   readonly #podsByAnchor = new Index();
   readonly #eventsByPod = new Index();
-  /** Called on every change of a service's pods, events or anchor (for progress events). */
-  onServiceChange: (anchorName: string) => void = () => {};
+  readonly #listeners = new Set<(anchorName: string) => void>();
 
   constructor(gateway: KubeGateway, kc: k8s.KubeConfig, namespace: string, instance: string) {
     const selector = instanceSelector(instance);
@@ -54,11 +53,11 @@ export class ServiceCache {
         if (previous) this.#dropAnchor(previous);
         const record = readRecord(obj);
         if (record) this.#byKey.set(recordKey(record.jhub_credential, record.servername), { record, anchor: obj });
-        this.onServiceChange(obj.metadata.name);
+        this.#changed(obj.metadata.name);
       },
       onDelete: (obj) => {
         this.#dropAnchor(obj);
-        this.onServiceChange(obj.metadata.name);
+        this.#changed(obj.metadata.name);
       },
     });
     this.pods = new Reflector<Pod>(gateway, kc, { apiVersion: 'v1', kind: 'Pod', plural: 'pods', namespace, labelSelector: selector }, {
@@ -66,12 +65,12 @@ export class ServiceCache {
         if (previous) this.#podsByAnchor.remove(previous.metadata.labels?.[LABELS.anchor], previous.metadata.name);
         const anchor = pod.metadata.labels?.[LABELS.anchor];
         this.#podsByAnchor.add(anchor, pod.metadata.name);
-        if (anchor) this.onServiceChange(anchor);
+        if (anchor) this.#changed(anchor);
       },
       onDelete: (pod) => {
         const anchor = pod.metadata.labels?.[LABELS.anchor];
         this.#podsByAnchor.remove(anchor, pod.metadata.name);
-        if (anchor) this.onServiceChange(anchor);
+        if (anchor) this.#changed(anchor);
       },
     });
     // Events carry no labels: watch the namespace's pod events and index them by pod name.
@@ -82,10 +81,27 @@ export class ServiceCache {
         const podName = event.involvedObject?.name;
         this.#eventsByPod.add(podName, event.metadata.name);
         const anchor = podName ? this.pods.get(podName)?.metadata.labels?.[LABELS.anchor] : undefined;
-        if (anchor) this.onServiceChange(anchor);
+        if (anchor) this.#changed(anchor);
       },
       onDelete: (event) => this.#eventsByPod.remove(event.involvedObject?.name, event.metadata.name),
     });
+  }
+
+  /** `listener` hears the anchor name of every service whose anchor, pods or pod events changed. */
+  subscribe(listener: (anchorName: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #changed(anchorName: string): void {
+    for (const listener of this.#listeners) listener(anchorName);
+  }
+
+  /** The service whose anchor has this name (anchor names are unique per namespace). */
+  byAnchor(anchorName: string): CachedService | undefined {
+    const anchor = this.anchors.get(anchorName);
+    const record = anchor ? readRecord(anchor) : undefined;
+    return anchor && record ? { record, anchor } : undefined;
   }
 
   #dropAnchor(anchor: KubeObject): void {
