@@ -52,7 +52,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   await store.start();
   const startup = await applyStartupUsers(store, config.startup.create_user, env.lookup);
   for (const error of startup.errors) logger.error(`start-up user not created: ${error}`);
-  if (startup.created.length) logger.info({ credentials: startup.created }, 'start-up users ready');
+  if (startup.created.length) logger.info({ names: startup.created }, 'start-up users ready');
   const authenticator = new CredentialAuthenticator({ store, logger });
 
   const services = new ServiceManager({ config: () => configStore.current, env, gateway, cache, logger });

@@ -1,7 +1,7 @@
 // buildApp(deps): the Fastify application, apart from listen(), so tests use
 // inject() or a real port alike. Routes are thin: parse, authorize, one call
 // into a domain module, map the result.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppLogger } from '../logging/logger.js';
@@ -29,7 +29,10 @@ export function buildApp(deps: AppDeps): App {
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: deps.bodyLimitBytes,
-    disableRequestLogging: true,
+    // One line per request comes from our onResponse hook, with the servername and credential.
+    logController: new LogController({ disableRequestLogging: true }),
+    // The hubs' paths end in '/'; accept them without it, too.
+    routerOptions: { ignoreTrailingSlash: true },
     trustProxy: false,
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
