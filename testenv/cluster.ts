@@ -68,10 +68,12 @@ function readState(): State | undefined {
   }
 }
 
+/** True while pid exists and is not a zombie (an exited child that its parent did not reap yet). */
 function isAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
   } catch {
     return false;
   }
@@ -99,26 +101,29 @@ function processState(state: State): Record<Component, 'running' | 'stopped'> {
 }
 
 async function stopProcesses(state: State): Promise<void> {
-  // Reverse start order: kwok first, etcd last.
-  const order = [...COMPONENTS].reverse();
-  const pids: number[] = [];
-  for (const c of order) {
-    const pid = state.pids[c];
-    if (pid === undefined || !isAlive(pid)) continue;
-    if (!isOurProcess(pid, c, state)) {
-      log(`pid ${pid} is no longer ${c} of ${state.stateDir}; not touching it`);
-      continue;
+  // Clients first, then the apiserver, then etcd: each stops cleanly while what it talks to still runs.
+  const groups: Component[][] = [['kwok', 'kube-scheduler', 'kube-controller-manager'], ['kube-apiserver'], ['etcd']];
+  for (const group of groups) {
+    const pids: number[] = [];
+    for (const c of group) {
+      const pid = state.pids[c];
+      if (pid === undefined || !isAlive(pid)) continue;
+      if (!isOurProcess(pid, c, state)) {
+        log(`pid ${pid} is no longer ${c} of ${state.stateDir}; not touching it`);
+        continue;
+      }
+      process.kill(pid, 'SIGTERM');
+      pids.push(pid);
     }
-    process.kill(pid, 'SIGTERM');
-    pids.push(pid);
+    const deadline = Date.now() + 10_000;
+    while (pids.some(isAlive) && Date.now() < deadline) await sleep(50);
+    for (const pid of pids.filter(isAlive)) {
+      log(`pid ${pid} did not stop on SIGTERM within 10 s; sending SIGKILL`);
+      process.kill(pid, 'SIGKILL');
+    }
+    const killDeadline = Date.now() + 5_000;
+    while (pids.some(isAlive) && Date.now() < killDeadline) await sleep(50);
   }
-  const deadline = Date.now() + 15_000;
-  while (pids.some(isAlive) && Date.now() < deadline) await sleep(100);
-  for (const pid of pids.filter(isAlive)) {
-    log(`pid ${pid} did not stop on SIGTERM; sending SIGKILL`);
-    process.kill(pid, 'SIGKILL');
-  }
-  while (pids.some(isAlive)) await sleep(50);
 }
 
 function startProcess(binDir: string, component: Component, args: string[]): number {
@@ -523,6 +528,7 @@ async function up(): Promise<void> {
 
     await createNodes(state);
     await waitFor('a Ready node', async () => (await readyNodes(state)).length > 0, state, deadline);
+    log(`node Ready after ${seconds(buildDone)}`);
     // Pods need the namespace's default ServiceAccount: wait until the controllers are at work.
     await waitFor(
       'the default ServiceAccount',

@@ -9,10 +9,13 @@ import { loadKubeConfig } from '../kube/client.js';
 import { KubeGateway } from '../kube/gateway.js';
 import { ServiceCache } from '../services/cache.js';
 import { ServiceManager } from '../services/manager.js';
-import { buildApp, type App } from '../http/app.js';
+import { buildApp, buildMetricsApp, type App } from '../http/app.js';
 import { createCredentialStore } from '../auth/store.js';
 import { CredentialAuthenticator } from '../auth/authenticator.js';
 import { applyStartupUsers } from '../auth/startup.js';
+import { LogAdmin } from '../logging/admin.js';
+import { Metrics } from '../http/metrics.js';
+import { observeTimeToRunning } from '../services/timing.js';
 
 export interface ServeOptions {
   /** Print a curl line for this credential (the demo). */
@@ -42,10 +45,27 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   const config = await configStore.load();
   configStore.watch();
 
+  // The metrics need the manager, which needs the metrics' hooks: tie the knot late.
+  const late: { services?: ServiceManager } = {};
+  const metrics = new Metrics({
+    servicesByState: () => late.services?.countByState() ?? { starting: 0, running: 0, failed: 0, stopping: 0 },
+    logHandlerErrors: () => hub.errorCount,
+    configOk: () => configStore.status.lastError === null,
+  });
+  configStore.on('error', () => metrics.configReloadErrors.inc());
+
   const kc = loadKubeConfig(env.kubeconfig);
-  const gateway = new KubeGateway(kc, { fieldManager: FIELD_MANAGER });
+  const gateway = new KubeGateway(kc, { fieldManager: FIELD_MANAGER, onCall: metrics.kubeCall });
+  const logs = new LogAdmin({ gateway, kc, namespace: env.managerNamespace, name: `${env.deploymentName}-logging`, hub, logger });
+  await logs.start();
+
   const cache = new ServiceCache(gateway, kc, env.serviceNamespace, env.deploymentName);
-  for (const r of cache.reflectors) r.onRestart = (kind, reason) => logger.warning({ kind, reason }, 'watch restarted');
+  for (const r of cache.reflectors) {
+    r.onRestart = (kind, reason) => {
+      metrics.watchRestarts.inc({ kind });
+      logger.warning({ kind, reason }, 'watch restarted');
+    };
+  }
   cache.start();
 
   const store = createCredentialStore({ gateway, namespace: env.managerNamespace, deploymentName: env.deploymentName, logger });
@@ -55,8 +75,16 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   if (startup.created.length) logger.info({ names: startup.created }, 'start-up users ready');
   const authenticator = new CredentialAuthenticator({ store, logger });
 
-  const services = new ServiceManager({ config: () => configStore.current, env, gateway, cache, logger });
-  await Promise.race([cache.waitForSync(), new Promise((r) => setTimeout(r, 30_000))]);
+  const services = new ServiceManager({
+    config: () => configStore.current, env, gateway, cache, logger, secrets: hub.secrets,
+    observer: {
+      started: () => metrics.starts.inc(),
+      startFailed: () => metrics.startFailures.inc(),
+    },
+  });
+  late.services = services;
+  const stopTiming = observeTimeToRunning(cache, (record, anchor) => services.verdictOf(record, anchor).state, (seconds) => metrics.timeToRunning.observe(seconds));
+  await Promise.race([Promise.all([cache.waitForSync(), logs.waitForSync()]), new Promise((r) => setTimeout(r, 30_000))]);
 
   const readiness = {
     check() {
@@ -77,9 +105,16 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
     logger,
     authenticator,
     services,
+    logs,
     readiness,
     bodyLimitBytes: config.services.max_body_bytes,
+    plugins: [async (scope) => metrics.httpHooks(scope), ...(env.metricsPort === undefined ? [metrics.route] : [])],
   });
+  let metricsApp: App | undefined;
+  if (env.metricsPort !== undefined) {
+    metricsApp = buildMetricsApp(metrics, logger);
+    await metricsApp.listen({ host: env.host, port: env.metricsPort });
+  }
   const address = await app.listen({ host: env.host, port: env.port });
   const url = address.replace('0.0.0.0', '127.0.0.1');
   logger.info({ url, namespace: env.serviceNamespace }, 'K8s Manager listening');
@@ -90,7 +125,10 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
       logger.info('shutting down: no new requests, finishing those in flight');
       const bound = new Promise((r) => setTimeout(r, 10_000).unref());
       await Promise.race([app.close(), bound]);
+      await metricsApp?.close();
+      stopTiming();
       cache.stop();
+      logs.stop();
       store.stop();
       configStore.close();
       authenticator.close();

@@ -13,14 +13,16 @@ export interface ManagerEnv {
   kubeconfig: string | undefined;
   host: string;
   port: number;
+  /** When set, /metrics is served on this port only (not on the API port). */
+  metricsPort: number | undefined;
   /** Values of `<CRED>_USER_PASS` and other variables looked up by name (start-up users, tunnel auth). */
   lookup: (name: string) => string | undefined;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): ManagerEnv {
   const serviceNamespace = env.DEPLOYMENT_NAMESPACE || env.POD_NAMESPACE || 'default';
-  const port = Number(env.PORT ?? '8080');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got "${env.PORT}"`);
+  const port = portNumber('PORT', env.PORT ?? '8080');
+  const metricsPort = env.METRICS_PORT ? portNumber('METRICS_PORT', env.METRICS_PORT) : undefined;
   const snapshot = { ...env };
   return Object.freeze({
     configPath: env.CONFIG_PATH || undefined,
@@ -32,8 +34,15 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ManagerEnv {
     kubeconfig: env.KUBECONFIG || undefined,
     host: env.HOST || '0.0.0.0',
     port,
+    metricsPort,
     lookup: (name: string) => snapshot[name],
   });
+}
+
+function portNumber(name: string, value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${name} must be a port number, got "${value}"`);
+  return port;
 }
 
 /** `<CREDENTIAL>_USER_PASS`: upper case, characters not allowed in a variable name become `_`. */

@@ -85,3 +85,10 @@ export function buildApp(deps: AppDeps): App {
   for (const plugin of deps.plugins ?? []) void app.register(async (scope) => plugin(scope as unknown as App));
   return app;
 }
+
+/** A second, minimal server for /metrics alone (METRICS_PORT), e.g. reachable only by Prometheus. */
+export function buildMetricsApp(metrics: { route: (app: App) => Promise<void> }, logger: AppLogger): App {
+  const app = Fastify({ loggerInstance: logger, logController: new LogController({ disableRequestLogging: true }) }) as unknown as App;
+  void app.register(async (scope) => metrics.route(scope as unknown as App));
+  return app;
+}

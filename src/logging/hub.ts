@@ -1,6 +1,8 @@
 // The destination of the pino logger: fans each record out to the configured
 // handlers, which can be swapped while the manager runs. A handler that throws
 // is counted and skipped; it never takes the others (or the request) down.
+// Every line is first cleared of the registered secret values (`secrets`).
+import { SecretValues } from './redact.js';
 import type { LogRecord } from './record.js';
 
 export interface LogHandler {
@@ -8,22 +10,32 @@ export interface LogHandler {
   readonly level: number;
   handle(record: LogRecord): void;
   close(): Promise<void>;
+  /** Waits until what was handled so far has left (tests, shutdown). */
+  flush?(): Promise<void>;
+  /** Queue counters of an asynchronous handler. */
+  readonly stats?: Readonly<Record<string, unknown>>;
 }
 
 export class LogHub {
   #handlers = new Map<string, LogHandler>();
   #errors = 0;
+  readonly secrets: SecretValues;
   onHandlerError: (type: string, err: unknown) => void = () => {};
+
+  constructor(secrets: SecretValues = new SecretValues()) {
+    this.secrets = secrets;
+  }
 
   /** pino calls this with one serialized JSON line per record. */
   write(line: string): void {
     if (this.#handlers.size === 0) return;
     let record: LogRecord;
     try {
-      record = JSON.parse(line) as LogRecord;
+      record = JSON.parse(this.secrets.mask(line)) as LogRecord;
     } catch {
       return;
     }
+    if (typeof record.level !== 'number') return;
     for (const handler of this.#handlers.values()) {
       if (record.level < handler.level) continue;
       try {
@@ -43,6 +55,10 @@ export class LogHub {
     return [...this.#handlers.keys()];
   }
 
+  handler(type: string): LogHandler | undefined {
+    return this.#handlers.get(type);
+  }
+
   /** Installs `handler` under its type, closing the one it replaces. */
   async set(handler: LogHandler): Promise<void> {
     const previous = this.#handlers.get(handler.type);
@@ -54,6 +70,11 @@ export class LogHub {
     const previous = this.#handlers.get(type);
     this.#handlers.delete(type);
     if (previous) await previous.close().catch(() => {});
+  }
+
+  /** Waits until every handler has sent what it was given so far. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.#handlers.values()].map((h) => h.flush?.().catch(() => {})));
   }
 
   async closeAll(): Promise<void> {

@@ -11,6 +11,13 @@ export interface LogRecord {
 export type FormatterName = 'simple' | 'json';
 export const FORMATTERS: readonly FormatterName[] = ['simple', 'json'];
 
+/**
+ * Keys that the logger and the formatters own. A log call's own key of that name
+ * (e.g. `{ level: 'x' }`) is kept as `extra_<key>` instead of breaking the record
+ * (see logger.ts).
+ */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'levelname']);
+
 const SKIP_IN_SIMPLE = new Set(['level', 'time', 'msg', 'pid', 'hostname']);
 
 function flat(value: unknown): string {

@@ -7,14 +7,14 @@ import type { KubeGateway, KubeObject } from '../kube/gateway.js';
 import type { AppLogger } from '../logging/logger.js';
 import { badRequest, conflict, failure, HttpError, notFound } from '../http/errors.js';
 import type { ServiceApi } from '../http/routes/services.js';
-import { interpret, type Verdict } from '../status/interpret.js';
+import { interpret, mainPod, type Verdict } from '../status/interpret.js';
 import { buildCertsSecret, buildEnvSecret, isTemplateError, TEMPLATE_ERROR_STATUS, type PreparedService } from '../templates/index.js';
 import { writeRenderedCopy } from '../templates/files.js';
 import { prepareService } from './prepare.js';
 import { buildAnchor, objectRef, objectRefs, ownerRefTo, readRecord, STOP_PENDING } from './anchor.js';
 import type { ServiceCache } from './cache.js';
 import { parseStartRequest, validServername, type StartRequest } from './request.js';
-import type { PollAnswer, ServiceRecord } from './types.js';
+import type { PollAnswer, ServiceRecord, ServiceState } from './types.js';
 import { ensureUserhome } from './userhome.js';
 
 export interface ServiceManagerDeps {
@@ -25,6 +25,8 @@ export interface ServiceManagerDeps {
   logger: AppLogger;
   /** Told about starts and their outcome (metrics, progress events). */
   observer?: ServiceObserver;
+  /** Values that must never appear in a log line (the logger masks them). */
+  secrets?: { add(values: Iterable<unknown>): void };
 }
 
 export interface ServiceObserver {
@@ -74,6 +76,7 @@ export class ServiceManager implements ServiceApi {
     const parsed = parseStartRequest(headers, body, cfg.services);
     if (Array.isArray(parsed)) throw badRequest(...parsed);
     const req = parsed;
+    this.#deps.secrets?.add([...Object.values(req.env), ...(req.certs ? Object.values(req.certs) : [])]);
     const credential = principal.credential;
     const log = this.#deps.logger.child({ uuidcode: req.servername, credential, action: 'start', start_id: req.startId });
 
@@ -185,26 +188,44 @@ export class ServiceManager implements ServiceApi {
     await this.#deps.gateway.delete({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: anchor.metadata.name, namespace: this.#ns, uid: anchor.metadata.uid } });
   }
 
-  async poll(principal: Principal, servername: string): Promise<PollAnswer> {
-    const found = validServername(servername) ? this.#lookup(principal.credential, servername) : undefined;
-    if (!found) throw notFound();
-    const cfg = this.#deps.config();
-    const anchorName = found.anchor.metadata.name;
-    const stopPending = found.record.stop_pending || this.#stopping.has(`${principal.credential}\0${servername}`);
-    const pods = this.#deps.cache.podsOf(anchorName);
-    const policy = {
+  #policy(cfg: Config) {
+    return {
       mainContainer: cfg.services.container_main_name,
       failingEventTypes: cfg.services.pod_events_to_fail,
       eventsShown: cfg.services.status_information.pod_events_no,
     };
-    const input = { stopPending, pods, events: [] as ReturnType<ServiceCache['eventsOf']> };
-    let verdict: Verdict = interpret(input, policy);
-    const main = verdict.needsLogTail?.pod;
-    if (main) input.events = this.#deps.cache.eventsOf(main);
-    verdict = interpret(input, policy);
+  }
+
+  /** The verdict from the caches alone (no log tail): for polls, metrics and progress. */
+  verdictOf(record: ServiceRecord, anchor: KubeObject): Verdict {
+    const stopPending = record.stop_pending || this.#stopping.has(`${record.jhub_credential}\0${record.servername}`);
+    const pods = this.#deps.cache.podsOf(anchor.metadata.name);
+    const policy = this.#policy(this.#deps.config());
+    const first = interpret({ stopPending, pods, events: [] }, policy);
+    // Events matter only once there is a main pod; look them up for that pod.
+    const mainPodName = first.needsLogTail?.pod ?? mainPod(pods, policy.mainContainer)?.metadata.name;
+    if (!mainPodName) return first;
+    return interpret({ stopPending, pods, events: this.#deps.cache.eventsOf(mainPodName) }, policy);
+  }
+
+  /** Services by state, for the metrics. */
+  countByState(): Record<ServiceState, number> {
+    const counts: Record<ServiceState, number> = { starting: 0, running: 0, failed: 0, stopping: 0 };
+    for (const { record, anchor } of this.#deps.cache.all()) counts[this.verdictOf(record, anchor).state]++;
+    return counts;
+  }
+
+  async poll(principal: Principal, servername: string): Promise<PollAnswer> {
+    const found = validServername(servername) ? this.#lookup(principal.credential, servername) : undefined;
+    if (!found) throw notFound();
+    const cfg = this.#deps.config();
+    const pods = this.#deps.cache.podsOf(found.anchor.metadata.name);
+    let verdict: Verdict = this.verdictOf(found.record, found.anchor);
     if (verdict.needsLogTail) {
       const logTail = await this.#logTail(verdict.needsLogTail.pod, verdict.needsLogTail.container, pods, cfg.services.status_information.container_logs_lines);
-      verdict = interpret({ ...input, logTail }, policy);
+      const stopPending = found.record.stop_pending;
+      const events = this.#deps.cache.eventsOf(verdict.needsLogTail.pod);
+      verdict = interpret({ stopPending, pods, events, logTail }, this.#policy(cfg));
     }
     const { needsLogTail: _unused, ...answer } = verdict;
     return answer;

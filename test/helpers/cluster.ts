@@ -47,7 +47,7 @@ export interface TestNamespace {
 }
 
 export interface TestNamespaceOptions {
-  /** Registers the clean-up; default: node:test's `after` (call testNamespace at the top of a file or in a suite). Pass `t.after` inside a test. */
+  /** Registers the clean-up; default: node:test's `after`, so call testNamespace at the top level of the test file (top-level await), not in a `before` hook (its `after` runs when the hook ends). Inside a test pass `t.after`. */
   after?: (fn: () => Promise<void>) => void;
   /** Goes into the namespace's name; default: the test file's name. */
   name?: string;
