@@ -1,6 +1,6 @@
 // `k8smgr serve`: composes config, logging, Kubernetes access, watch caches,
 // credentials and the HTTP app, then listens until SIGTERM.
-import { readEnv, type ManagerEnv } from '../config/env.js';
+import { readEnv, userPassVariable, type ManagerEnv } from '../config/env.js';
 import { ConfigStore } from '../config/store.js';
 import { LogHub } from '../logging/hub.js';
 import { createLogger, type AppLogger } from '../logging/logger.js';
@@ -69,7 +69,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   cache.start();
 
   const store = createCredentialStore({ gateway, namespace: env.managerNamespace, deploymentName: env.deploymentName, logger });
-  await store.start();
+  store.start();
+  await store.waitForSync();
   const startup = await applyStartupUsers(store, config.startup.create_user, env.lookup);
   for (const error of startup.errors) logger.error(`start-up user not created: ${error}`);
   if (startup.created.length) logger.info({ names: startup.created }, 'start-up users ready');
@@ -143,7 +144,7 @@ export function demoCurl(url: string, credential: string): string {
     user_options: { service: 'jupyterlab/default' },
     env: { JUPYTERHUB_STATUS_URL: 'http://127.0.0.1:1/hub/api/users/demo/server/progress', JUPYTERHUB_API_TOKEN: 'demo', JUPYTERHUB_USER_ID: 1 },
   });
-  const variable = `${credential.toUpperCase()}_USER_PASS`;
+  const variable = userPassVariable(credential);
   return [
     `curl -u ${credential}:$${variable} -H 'uuidcode: demo-server' -H 'Content-Type: application/json' -d '${body}' ${url}/api/services/`,
     `curl -u ${credential}:$${variable} ${url}/api/services/demo-server/`,

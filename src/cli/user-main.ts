@@ -13,10 +13,6 @@ export async function runUserCli(args: string[]): Promise<number> {
   const env = readEnv();
   const gateway = new KubeGateway(loadKubeConfig(env.kubeconfig), { fieldManager: 'k8smgr' });
   const store = createCredentialStore({ gateway, namespace: env.managerNamespace, deploymentName: env.deploymentName });
-  await store.start();
-  try {
-    return await runUserCommand(args, { store, out: (line) => console.log(line), err: (line) => console.error(line) });
-  } finally {
-    store.stop();
-  }
+  // Every command reads the Secret fresh: no watch needed.
+  return runUserCommand(args, { store, out: (line) => console.log(line), err: (line) => console.error(line) });
 }
