@@ -16,6 +16,7 @@ import { applyStartupUsers } from '../auth/startup.js';
 import { LogAdmin } from '../logging/admin.js';
 import { Metrics } from '../http/metrics.js';
 import { observeTimeToRunning } from '../services/timing.js';
+import { notifyHubs } from '../notify/restart.js';
 
 export interface ServeOptions {
   /** Print a curl line for this credential (the demo). */
@@ -109,7 +110,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
     logs,
     readiness,
     bodyLimitBytes: config.services.max_body_bytes,
-    plugins: [async (scope) => metrics.httpHooks(scope), ...(env.metricsPort === undefined ? [metrics.route] : [])],
+    rootHooks: [(root) => metrics.httpHooks(root)],
+    plugins: env.metricsPort === undefined ? [metrics.route] : [],
   });
   let metricsApp: App | undefined;
   if (env.metricsPort !== undefined) {
@@ -119,6 +121,9 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   const address = await app.listen({ host: env.host, port: env.port });
   const url = address.replace('0.0.0.0', '127.0.0.1');
   logger.info({ url, namespace: env.serviceNamespace }, 'K8s Manager listening');
+  // Tell the hubs we restarted, in the background (retries until each entry's deadline).
+  const notifications = new AbortController();
+  void notifyHubs(configStore.current.tunnel, { stage: env.stage, lookup: env.lookup, logger, signal: notifications.signal });
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -126,6 +131,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
       logger.info('shutting down: no new requests, finishing those in flight');
       const bound = new Promise((r) => setTimeout(r, 10_000).unref());
       await Promise.race([app.close(), bound]);
+      notifications.abort();
       await metricsApp?.close();
       stopTiming();
       cache.stop();

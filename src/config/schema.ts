@@ -77,6 +77,8 @@ const Tunnel = Type.Object({
   timeout: Type.Number({ minimum: 0, default: 10 }),
   certificate_path: Type.Union([Type.String(), Type.Literal(false)], { default: false }),
   cred_env_name: Type.String({ default: 'TUNNEL_BASIC' }),
+  /** Keep retrying a failed notification for this long (seconds). */
+  retry_deadline: Type.Number({ minimum: 0, default: 600 }),
 });
 
 export const ConfigSchema = Type.Object({

@@ -21,6 +21,8 @@ export interface AppDeps {
   bodyLimitBytes: number;
   /** Extra route plugins (userjobs, metrics) registered by the caller. */
   plugins?: Array<(app: App) => Promise<void>>;
+  /** Hooks that must see every route (metrics), added to the root instance. */
+  rootHooks?: Array<(app: App) => void>;
 }
 
 export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -75,6 +77,7 @@ export function buildApp(deps: AppDeps): App {
     );
   });
 
+  for (const addHooks of deps.rootHooks ?? []) addHooks(app);
   void app.register(authPlugin, { authenticator: deps.authenticator });
   void app.register(async (scope) => healthRoutes(scope as unknown as App, deps.readiness));
   void app.register(async (scope) => serviceRoutes(scope as unknown as App, deps.services));

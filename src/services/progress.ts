@@ -185,6 +185,13 @@ export class ProgressReporter implements ServiceObserver {
       startedAt: now,
     };
     this.#tracked.set(anchor, tracked);
+    // The objects exist now: that is the first step, whatever the pods already show.
+    const created = progressStep({
+      objects: tracked.objects, pods: [], events: [], mainContainer: '',
+      verdict: { running: true, state: 'starting', details: { error: '', detailed_error: '' } },
+    });
+    tracked.last = created;
+    this.#enqueue(tracked, hubEvent(created));
     this.#evaluate(tracked);
   }
 
@@ -337,4 +344,23 @@ export class ProgressReporter implements ServiceObserver {
       })
       .catch(() => undefined);
   }
+}
+
+/** One observer from several (ServiceManager takes one): each hears every call, in order; one throwing does not stop the others. */
+export function combineObservers(...observers: Array<ServiceObserver | undefined>): ServiceObserver {
+  const all = observers.filter((o): o is ServiceObserver => o !== undefined);
+  const each = (call: (o: ServiceObserver) => void) => {
+    for (const o of all) {
+      try {
+        call(o);
+      } catch {
+        // An observer's failure must not break a start or a stop.
+      }
+    }
+  };
+  return {
+    started: (record, request) => each((o) => o.started?.(record, request)),
+    startFailed: (servername, reason) => each((o) => o.startFailed?.(servername, reason)),
+    stopped: (record) => each((o) => o.stopped?.(record)),
+  };
 }

@@ -1,0 +1,440 @@
+// The userjobs of the callers' services: create, list, read, delete; and the
+// reconciliation that keeps every userjob Service of the cluster forwarded by
+// this process (after a restart, on every replica) and ends the forwards of
+// userjobs whose Service or user service is gone.
+import { mkdir, readFile } from 'node:fs/promises';
+import type { Principal } from '../auth/types.js';
+import type { ManagerEnv } from '../config/env.js';
+import { badRequest, conflict, failure, notFound } from '../http/errors.js';
+import type { KubeGateway, KubeObject } from '../kube/gateway.js';
+import { Reflector } from '../kube/reflector.js';
+import type { AppLogger } from '../logging/logger.js';
+import { instanceSelector, LABELS } from '../services/anchor.js';
+import type { CachedService, ServiceCache } from '../services/cache.js';
+import type { ServiceRecord } from '../services/types.js';
+import {
+  buildUserjobService, ownerUid, readUserjob, USERJOB_ROLE, userjobKey, userjobServiceName, viewOf,
+  type Forward, type UserjobRecord, type UserjobView,
+} from './objects.js';
+import { PortAllocator } from './ports.js';
+import { KeyedQueue } from './queue.js';
+import { parseUserjobRequest, validServiceName, type UserjobRequest } from './request.js';
+import { readUserjobsSettings, systemsFromSshConfig, type UserjobsSettings } from './settings.js';
+import { SshClient, type ForwardTarget, type Runner } from './ssh.js';
+import { TunnelError, TunnelSupervisor, type SupervisorStatus } from './supervisor.js';
+
+export interface UserjobsDeps {
+  /** The whole current config (its `userjobs` section is read). */
+  config: () => unknown;
+  env: ManagerEnv;
+  gateway: KubeGateway;
+  /** The services' watch cache: owners of the userjobs. */
+  cache: ServiceCache;
+  logger: AppLogger;
+  /** Replaces the ssh runner (tests). */
+  runner?: Runner;
+}
+
+export interface UserjobApi {
+  create(principal: Principal, body: unknown): Promise<UserjobView>;
+  list(principal: Principal): UserjobView[];
+  get(principal: Principal, service: string): UserjobView;
+  remove(principal: Principal, service: string): Promise<void>;
+}
+
+const targetsOf = (r: UserjobRecord): ForwardTarget[] => r.forwards.map((f) => ({ localPort: f.localPort, node: r.target_node, nodePort: f.nodePort }));
+const rv = (o: KubeObject | undefined) => Number(o?.metadata.resourceVersion ?? 0) || 0;
+
+export class UserjobManager implements UserjobApi {
+  readonly #deps: UserjobsDeps;
+  readonly #log: AppLogger;
+  #settings: UserjobsSettings;
+  readonly #ssh: SshClient;
+  readonly #supervisor: TunnelSupervisor;
+  readonly #ports: PortAllocator;
+  readonly #services: Reflector<KubeObject>;
+  readonly #queue = new KeyedQueue();
+  /** userjob key -> Service name, from the watch. */
+  readonly #names = new Map<string, string>();
+  /** Services this process wrote that the watch may not have delivered yet. */
+  readonly #recent = new Map<string, { svc: KubeObject; at: number }>();
+  /** Userjobs that could not be forwarded (after a restart, or by another replica's POST): since when, and why. */
+  readonly #failing = new Map<string, { since: number; detail: string }>();
+  #ready = false;
+  #started = false;
+
+  constructor(deps: UserjobsDeps) {
+    this.#deps = deps;
+    this.#log = deps.logger.child({ component: 'userjobs' });
+    this.#settings = this.#readSettings(true);
+    const s = this.#settings;
+    this.#ssh = new SshClient({
+      binary: s.ssh_binary,
+      configFile: deps.env.sshConfigFile,
+      controlDir: s.control_dir,
+      bindAddress: s.bind_address,
+      connectTimeoutSeconds: s.connect_timeout_seconds,
+      commandTimeoutSeconds: s.command_timeout_seconds,
+      serverAliveIntervalSeconds: s.server_alive_interval_seconds,
+    }, deps.runner);
+    this.#supervisor = new TunnelSupervisor(this.#ssh, this.#log);
+    this.#ports = new PortAllocator(() => this.#settings.port_range, () => this.#settings.bind_address);
+    this.#services = new Reflector<KubeObject>(deps.gateway, deps.gateway.kc, {
+      apiVersion: 'v1', kind: 'Service', plural: 'services', namespace: this.#ns,
+      labelSelector: `${instanceSelector(deps.env.deploymentName)},${LABELS.role}=${USERJOB_ROLE}`,
+    }, {
+      onUpsert: (svc, previous) => {
+        if (previous) this.#unindex(previous);
+        const key = this.#index(svc);
+        if (key) this.#schedule(key);
+      },
+      onDelete: (svc) => {
+        const key = this.#unindex(svc);
+        if (key) this.#schedule(key);
+      },
+    });
+    this.#services.onRestart = (kind, reason) => this.#log.warning({ kind, reason }, 'watch restarted');
+  }
+
+  get #ns(): string {
+    return this.#deps.env.serviceNamespace;
+  }
+
+  /** The current settings; a broken section keeps the last good one. */
+  #readSettings(first = false): UserjobsSettings {
+    const parsed = readUserjobsSettings(this.#deps.config());
+    if ('settings' in parsed) return (this.#settings = parsed.settings);
+    this.#log.error({ problems: parsed.problems }, 'userjobs config refused, keeping the last good one');
+    if (first) {
+      const fallback = readUserjobsSettings({});
+      if ('settings' in fallback) return fallback.settings;
+    }
+    return this.#settings;
+  }
+
+  /** The HPC systems users may name: `userjobs.systems`, else the SSH config's `Host tunnel_<system>`. */
+  async systems(): Promise<string[]> {
+    const s = this.#readSettings();
+    if (s.systems.length) return s.systems;
+    const file = this.#deps.env.sshConfigFile;
+    if (!file) return [];
+    try {
+      return systemsFromSshConfig(await readFile(file, 'utf8'));
+    } catch (err) {
+      this.#log.error({ file, err: (err as Error).message }, 'cannot read SSHCONFIGFILE');
+      return [];
+    }
+  }
+
+  get enabled(): boolean {
+    return this.#readSettings().enabled;
+  }
+
+  status(): SupervisorStatus & { userjobs: number; synced: boolean } {
+    return { ...this.#supervisor.status(), userjobs: this.#names.size, synced: this.#services.status.synced };
+  }
+
+  // ---- index of the watched Services ----
+
+  #index(svc: KubeObject): string | undefined {
+    const r = readUserjob(svc);
+    if (!r) return undefined;
+    const key = userjobKey(r.jhub_credential, r.service);
+    this.#names.set(key, svc.metadata.name);
+    return key;
+  }
+
+  #unindex(svc: KubeObject): string | undefined {
+    const r = readUserjob(svc);
+    if (!r) return undefined;
+    const key = userjobKey(r.jhub_credential, r.service);
+    if (this.#names.get(key) === svc.metadata.name) this.#names.delete(key);
+    return key;
+  }
+
+  /** The freshest Service of a userjob we know: the watch's, or the one we just wrote. */
+  #current(key: string): KubeObject | undefined {
+    const name = this.#names.get(key);
+    const watched = name ? this.#services.get(name) : undefined;
+    const recent = this.#recent.get(key);
+    if (recent) {
+      if (Date.now() - recent.at > 60_000 || (watched && rv(watched) >= rv(recent.svc))) this.#recent.delete(key);
+      else return recent.svc;
+    }
+    return watched;
+  }
+
+  #usedPorts(): number[] {
+    const used: number[] = [];
+    for (const svc of this.#services.values()) for (const f of readUserjob(svc)?.forwards ?? []) used.push(f.localPort);
+    for (const { svc } of this.#recent.values()) for (const f of readUserjob(svc)?.forwards ?? []) used.push(f.localPort);
+    return used;
+  }
+
+  #owner(credential: string, service: string): CachedService | undefined {
+    const found = this.#deps.cache.find(credential, service);
+    return found && !found.record.stop_pending && !found.anchor.metadata.deletionTimestamp ? found : undefined;
+  }
+
+  #view(key: string, svc: KubeObject): UserjobView | undefined {
+    const record = readUserjob(svc);
+    if (!record) return undefined;
+    if (this.#supervisor.has(key, record.hostname, targetsOf(record))) {
+      const problem = this.#supervisor.errorOf(key);
+      return viewOf(record, this.#ns, problem ? 'error' : 'running', problem ?? '');
+    }
+    const failing = this.#failing.get(key);
+    return viewOf(record, this.#ns, failing ? 'error' : 'connecting', failing?.detail ?? '');
+  }
+
+  // ---- API ----
+
+  async create(principal: Principal, body: unknown): Promise<UserjobView> {
+    const settings = this.#readSettings();
+    if (!settings.enabled) throw notFound();
+    const parsed = parseUserjobRequest(body, await this.systems(), settings.max_ports);
+    if (!parsed.ok) throw parsed.status === 400 ? badRequest(...parsed.messages) : notFound();
+    const req = parsed.value;
+    const credential = principal.credential;
+    const owner = this.#owner(credential, req.service);
+    if (!owner) throw notFound();
+    const key = userjobKey(credential, req.service);
+    const log = this.#log.child({ uuidcode: req.service, credential, action: 'userjob-create', system: req.hostname });
+    return this.#queue.run(key, () => this.#create(key, req, owner, log));
+  }
+
+  async #create(key: string, req: UserjobRequest, owner: CachedService, log: AppLogger): Promise<UserjobView> {
+    const existing = await this.#existing(key, req, owner);
+    let forwards: Forward[];
+    let reserved: number[] = [];
+    const previous = existing ? readUserjob(existing) : undefined;
+    const same = previous && previous.hostname === req.hostname && previous.target_node === req.target_node &&
+      previous.forwards.length === req.ports.length &&
+      previous.forwards.every((f, i) => f.servicePort === req.ports[i]?.servicePort && f.nodePort === req.ports[i]?.nodePort);
+    if (same && previous) {
+      forwards = previous.forwards;
+    } else {
+      try {
+        reserved = await this.#ports.reserve(req.ports.length, this.#usedPorts());
+      } catch (err) {
+        throw failure(503, 'Could not create userjob.', (err as Error).message);
+      }
+      forwards = req.ports.map((p, i) => ({ ...p, localPort: reserved[i] as number }));
+    }
+    const record: UserjobRecord = {
+      service: req.service,
+      hostname: req.hostname,
+      target_node: req.target_node,
+      jobid: req.jobid ?? (same && previous ? previous.jobid : null),
+      jhub_credential: owner.record.jhub_credential,
+      forwards,
+      created: same && previous ? previous.created : new Date().toISOString(),
+    };
+    try {
+      await this.#supervisor.ensure(key, req.hostname, targetsOf(record));
+    } catch (err) {
+      this.#ports.release(reserved);
+      if (err instanceof TunnelError) {
+        log.error({ err: err.detail }, 'userjob refused: no tunnel');
+        throw failure(500, err.message, err.detail);
+      }
+      throw err;
+    }
+    try {
+      const svc = buildUserjobService({
+        instance: this.#deps.env.deploymentName, namespace: this.#ns, deploymentName: this.#deps.env.deploymentName, owner, userjob: record,
+      });
+      const applied = await this.#deps.gateway.apply(svc);
+      this.#recent.set(key, { svc: applied, at: Date.now() });
+      this.#failing.delete(key);
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'userjob Service could not be written: cancelling the forwards');
+      if (previous) await this.#supervisor.ensure(key, previous.hostname, targetsOf(previous)).catch(() => this.#supervisor.remove(key));
+      else await this.#supervisor.remove(key);
+      throw failure(500, 'Could not create userjob.', (err as Error).message);
+    } finally {
+      this.#ports.release(reserved);
+    }
+    log.info({ forwards: forwards.map((f) => `${f.servicePort}->${f.localPort}->${req.target_node}:${f.nodePort}`), jobid: record.jobid }, same ? 'userjob confirmed' : 'userjob created');
+    return viewOf(record, this.#ns, 'running');
+  }
+
+  /**
+   * The Service of this userjob that may stay, if any. A Service of that name
+   * that belongs to something else is a conflict; one of an earlier start of
+   * the user's service (another anchor) or one being deleted is removed first.
+   */
+  async #existing(key: string, req: UserjobRequest, owner: CachedService): Promise<KubeObject | undefined> {
+    const name = userjobServiceName(req.service);
+    const ref = { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: this.#ns } };
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const svc = await this.#deps.gateway.read<KubeObject>(ref);
+      if (!svc) return undefined;
+      const record = readUserjob(svc);
+      if (!record || userjobKey(record.jhub_credential, record.service) !== key) {
+        throw conflict(`A Kubernetes Service named ${name} exists and is not this userjob's.`);
+      }
+      if (!svc.metadata.deletionTimestamp && ownerUid(svc) === owner.anchor.metadata.uid) return svc;
+      if (!svc.metadata.deletionTimestamp) await this.#deps.gateway.delete({ ...ref, metadata: { ...ref.metadata, uid: svc.metadata.uid } });
+      await this.#supervisor.remove(key);
+      if (Date.now() > deadline) throw failure(503, 'Could not create userjob.', `the earlier Service ${name} is still being removed`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  list(principal: Principal): UserjobView[] {
+    if (!this.enabled) return [];
+    const out: UserjobView[] = [];
+    const keys = new Set([...this.#names.keys(), ...this.#recent.keys()]);
+    for (const key of keys) {
+      if (!key.startsWith(`${principal.credential}\0`)) continue;
+      const svc = this.#current(key);
+      const view = svc && !svc.metadata.deletionTimestamp ? this.#view(key, svc) : undefined;
+      if (view) out.push(view);
+    }
+    return out.sort((a, b) => a.service.localeCompare(b.service));
+  }
+
+  get(principal: Principal, service: string): UserjobView {
+    if (!this.enabled || !validServiceName(service)) throw notFound();
+    const key = userjobKey(principal.credential, service);
+    const svc = this.#current(key);
+    const view = svc && !svc.metadata.deletionTimestamp ? this.#view(key, svc) : undefined;
+    if (!view) throw notFound();
+    return view;
+  }
+
+  async remove(principal: Principal, service: string): Promise<void> {
+    if (!this.enabled || !validServiceName(service)) throw notFound();
+    const key = userjobKey(principal.credential, service);
+    await this.#queue.run(key, async () => {
+      const svc = this.#current(key);
+      if (!svc || !readUserjob(svc)) throw notFound();
+      const log = this.#log.child({ uuidcode: service, credential: principal.credential, action: 'userjob-delete' });
+      try {
+        await this.#deps.gateway.delete({ apiVersion: 'v1', kind: 'Service', metadata: { name: svc.metadata.name, namespace: this.#ns, uid: svc.metadata.uid } });
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'userjob Service could not be deleted');
+        throw failure(500, 'Could not delete userjob.', (err as Error).message);
+      }
+      this.#recent.delete(key);
+      this.#failing.delete(key);
+      await this.#supervisor.remove(key);
+      log.info('userjob deleted');
+    });
+  }
+
+  /** The user's service was stopped: its userjobs end now (the GC removes their Services as well). */
+  async onServiceStopped(record: Pick<ServiceRecord, 'jhub_credential' | 'servername'>): Promise<void> {
+    const key = userjobKey(record.jhub_credential, record.servername);
+    await this.#queue.run(key, async () => {
+      const svc = this.#current(key);
+      if (svc) {
+        await this.#deps.gateway.delete({ apiVersion: 'v1', kind: 'Service', metadata: { name: svc.metadata.name, namespace: this.#ns, uid: svc.metadata.uid } })
+          .catch((err: unknown) => this.#log.warning({ err: (err as Error).message }, 'userjob Service not deleted; the garbage collector will'));
+      }
+      this.#recent.delete(key);
+      this.#failing.delete(key);
+      if (await this.#supervisor.remove(key)) this.#log.info({ uuidcode: record.servername, credential: record.jhub_credential }, 'userjob ended with its service');
+    });
+  }
+
+  // ---- reconciliation ----
+
+  #schedule(key: string): void {
+    if (!this.#ready) return;
+    void this.#reconcile(key).catch((err: unknown) => this.#log.error({ userjob: key.replace('\0', '/'), err: (err as Error).message }, 'userjob reconcile failed'));
+  }
+
+  /** Brings one userjob's forwards in line with its Service and its owner. */
+  #reconcile(key: string): Promise<void> {
+    return this.#queue.run(key, async () => {
+      const svc = this.#current(key);
+      const record = svc ? readUserjob(svc) : undefined;
+      if (!svc || !record || svc.metadata.deletionTimestamp) {
+        this.#failing.delete(key);
+        await this.#supervisor.remove(key);
+        return;
+      }
+      const cacheSynced = this.#deps.cache.anchors.status.synced;
+      const owner = this.#owner(record.jhub_credential, record.service);
+      if (!owner || owner.anchor.metadata.uid !== ownerUid(svc)) {
+        if (!cacheSynced) return;
+        this.#log.info({ uuidcode: record.service, credential: record.jhub_credential }, 'the userjob\'s service is gone: removing the userjob');
+        await this.#deps.gateway.delete({ apiVersion: 'v1', kind: 'Service', metadata: { name: svc.metadata.name, namespace: this.#ns, uid: svc.metadata.uid } });
+        this.#recent.delete(key);
+        this.#failing.delete(key);
+        await this.#supervisor.remove(key);
+        return;
+      }
+      if (this.#supervisor.has(key, record.hostname, targetsOf(record))) return;
+      try {
+        await this.#supervisor.ensure(key, record.hostname, targetsOf(record));
+        if (this.#failing.delete(key)) this.#log.info({ uuidcode: record.service }, 'userjob forwarded again');
+        else this.#log.info({ uuidcode: record.service, credential: record.jhub_credential, system: record.hostname }, 'userjob forwarded');
+      } catch (err) {
+        const detail = err instanceof TunnelError ? err.detail : (err as Error).message;
+        const since = this.#failing.get(key)?.since ?? Date.now();
+        this.#failing.set(key, { since, detail });
+        const limitMs = this.#settings.restore_timeout_seconds * 1000;
+        if (Date.now() - since < limitMs) {
+          this.#log.warning({ uuidcode: record.service, system: record.hostname, err: detail }, 'userjob cannot be forwarded yet: trying again');
+          return;
+        }
+        this.#log.error({ uuidcode: record.service, credential: record.jhub_credential, system: record.hostname, err: detail },
+          `userjob could not be forwarded for ${this.#settings.restore_timeout_seconds} s: removing it`);
+        await this.#deps.gateway.delete({ apiVersion: 'v1', kind: 'Service', metadata: { name: svc.metadata.name, namespace: this.#ns, uid: svc.metadata.uid } });
+        this.#recent.delete(key);
+        this.#failing.delete(key);
+      }
+    });
+  }
+
+  async #reconcileAll(): Promise<void> {
+    const keys = new Set([...this.#names.keys(), ...this.#recent.keys(), ...this.#supervisor.keys()]);
+    await Promise.all([...keys].map((key) => this.#reconcile(key).catch((err: unknown) =>
+      this.#log.error({ userjob: key.replace('\0', '/'), err: (err as Error).message }, 'userjob reconcile failed'))));
+  }
+
+  /**
+   * Watches the userjob Services, ends control masters an earlier run left,
+   * forwards every saved userjob again, then supervises. Bounded in time.
+   */
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    const s = this.#readSettings();
+    if (!s.enabled) {
+      this.#log.info('userjobs disabled');
+      return;
+    }
+    await mkdir(s.control_dir, { recursive: true, mode: 0o700 });
+    this.#services.start();
+    await Promise.race([this.#services.waitForSync(), new Promise((r) => setTimeout(r, 30_000).unref())]);
+    const systems = new Set(await this.systems());
+    for (const svc of this.#services.values()) {
+      const r = readUserjob(svc);
+      if (r) systems.add(r.hostname);
+    }
+    await this.#supervisor.clearLeftovers(systems);
+    this.#ready = true;
+    await this.#reconcileAll();
+    this.#log.info({ userjobs: this.#names.size, ...this.#supervisor.status() }, 'userjobs restored');
+    this.#supervisor.startTimer(() => this.#readSettings().check_interval_seconds * 1000, () => this.#reconcileAll());
+  }
+
+  /** Stops watching and supervising and ends the control masters (a restart forwards again). */
+  async stop(): Promise<void> {
+    this.#ready = false;
+    this.#services.stop();
+    await this.#supervisor.stop({ exitMasters: true });
+  }
+
+  /** Stops watching and supervising but leaves ssh running, as a crash would (tests). */
+  async abandon(): Promise<void> {
+    this.#ready = false;
+    this.#services.stop();
+    await this.#supervisor.stop({ exitMasters: false });
+  }
+}
