@@ -23,8 +23,13 @@ command -v node >/dev/null || { echo "setup: Node.js 20 is needed" >&2; exit 1; 
 
 stamp=node_modules/.package-lock.sha
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
-if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+if [[ ! -d node_modules ]]; then
   echo "setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
+elif [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+  # An existing tree is updated in place, not wiped: running processes keep their files.
+  echo "setup: npm install (package-lock.json changed)"
+  npm install --no-audit --no-fund --loglevel=error
+  sha256sum package-lock.json | cut -d' ' -f1 > "$stamp"
 fi

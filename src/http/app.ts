@@ -6,6 +6,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppLogger } from '../logging/logger.js';
 import type { Authenticator } from '../auth/types.js';
+import swagger from '@fastify/swagger';
 import { HttpError } from './errors.js';
 import { authPlugin } from './auth-plugin.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
@@ -24,6 +25,8 @@ export interface AppDeps {
   /** Hooks that must see every route (metrics), added to the root instance. */
   rootHooks?: Array<(app: App) => void>;
 }
+
+export const API_VERSION = '1.0.0';
 
 export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -78,6 +81,21 @@ export function buildApp(deps: AppDeps): App {
   });
 
   for (const addHooks of deps.rootHooks ?? []) addHooks(app);
+  // Collects every route's schema into the OpenAPI document (served below).
+  void app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'K8s Manager', version: API_VERSION, description: 'Start, poll and stop users\' services on Kubernetes for JupyterHub (BackendSpawner).' },
+      components: {
+        securitySchemes: {
+          basic: { type: 'http', scheme: 'basic', description: 'base64(credential:password), in Authorization or Authentication' },
+          token: { type: 'apiKey', in: 'header', name: 'Authorization', description: '"token <t>" or "Bearer <t>"' },
+        },
+      },
+      security: [{ basic: [] }, { token: [] }],
+    },
+  });
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   void app.register(authPlugin, { authenticator: deps.authenticator });
   void app.register(async (scope) => healthRoutes(scope as unknown as App, deps.readiness));
   void app.register(async (scope) => serviceRoutes(scope as unknown as App, deps.services));

@@ -1,5 +1,6 @@
 // Liveness and readiness: open to all, revealing nothing secret.
 import type { App } from '../app.js';
+import { healthSchemas as schemas } from '../schemas.js';
 
 export interface Readiness {
   /** Ready when the config is loaded and every watch cache has synced and is fresh. */
@@ -7,8 +8,8 @@ export interface Readiness {
 }
 
 export async function healthRoutes(app: App, readiness: Readiness): Promise<void> {
-  app.get('/api/health/', async () => ({ status: 'ok' }));
-  app.get('/api/ready/', async (_request, reply) => {
+  app.get('/api/health/', { schema: schemas.health }, async () => ({ status: 'ok' as const }));
+  app.get('/api/ready/', { schema: schemas.ready }, async (_request, reply) => {
     const { ready, details } = readiness.check();
     return reply.status(ready ? 200 : 503).send({ ready, ...details });
   });

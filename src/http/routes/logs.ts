@@ -1,5 +1,7 @@
 // /api/logs/: the runtime log handlers and the log test.
+import type { FastifyReply } from 'fastify';
 import type { App } from '../app.js';
+import { logSchemas as schemas } from '../schemas.js';
 
 export interface LogAdminApi {
   list(): Record<string, unknown>;
@@ -11,31 +13,33 @@ export interface LogAdminApi {
   logtest(): void;
 }
 
-const logging = { config: { group: 'access_to_logging' as const } };
+const config = { group: 'access_to_logging' as const };
+
+/** The admin decides the status (201, 200, 400 …): send it untyped. */
+function send(reply: unknown, result: { status: number; body: unknown }) {
+  return (reply as FastifyReply).status(result.status).send(result.body);
+}
 
 export async function logRoutes(app: App, logs: LogAdminApi): Promise<void> {
-  app.get('/api/logs/handler/', logging, async () => logs.list());
-  app.post('/api/logs/handler/', logging, async (request, reply) => {
-    const result = await logs.create(request.body);
-    return reply.status(result.status).send(result.body);
+  app.get('/api/logs/handler/', { config, schema: schemas.list }, async () => logs.list());
+  app.post('/api/logs/handler/', { config, schema: schemas.create }, async (request, reply) => {
+    return send(reply, await logs.create(request.body));
   });
-  app.get<{ Params: { type: string } }>('/api/logs/handler/:type/', logging, async (request) => logs.get(request.params.type));
-  app.put<{ Params: { type: string } }>('/api/logs/handler/:type/', logging, async (request, reply) => {
-    const result = await logs.replace(request.params.type, request.body);
-    return reply.status(result.status).send(result.body);
+  app.get<{ Params: { type: string } }>('/api/logs/handler/:type/', { config, schema: schemas.get }, async (request) => logs.get(request.params.type));
+  app.put<{ Params: { type: string } }>('/api/logs/handler/:type/', { config, schema: schemas.replace }, async (request, reply) => {
+    return send(reply, await logs.replace(request.params.type, request.body));
   });
-  app.patch<{ Params: { type: string } }>('/api/logs/handler/:type/', logging, async (request, reply) => {
-    const result = await logs.patch(request.params.type, request.body);
-    return reply.status(result.status).send(result.body);
+  app.patch<{ Params: { type: string } }>('/api/logs/handler/:type/', { config, schema: schemas.patch }, async (request, reply) => {
+    return send(reply, await logs.patch(request.params.type, request.body));
   });
-  app.delete<{ Params: { type: string } }>('/api/logs/handler/:type/', logging, async (request, reply) => {
+  app.delete<{ Params: { type: string } }>('/api/logs/handler/:type/', { config, schema: schemas.remove }, async (request, reply) => {
     await logs.remove(request.params.type);
     return reply.status(204).send();
   });
-  const logtest = async (_request: unknown, reply: { status: (n: number) => { send: () => unknown } }) => {
+  const logtest = async (_request: unknown, reply: unknown) => {
     logs.logtest();
-    return reply.status(200).send();
+    return (reply as FastifyReply).status(200).send();
   };
-  app.get('/api/logs/logtest/', logging, logtest);
-  app.post('/api/logs/logtest/', logging, logtest);
+  app.get('/api/logs/logtest/', { config, schema: schemas.logtest }, logtest);
+  app.post('/api/logs/logtest/', { config, schema: schemas.logtest }, logtest);
 }

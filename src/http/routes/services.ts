@@ -2,6 +2,7 @@
 import type { App } from '../app.js';
 import type { Principal } from '../../auth/types.js';
 import { principalOf } from '../auth-plugin.js';
+import { serviceSchemas as schemas } from '../schemas.js';
 import type { ServiceRecord, PollAnswer } from '../../services/types.js';
 
 export interface ServiceApi {
@@ -12,22 +13,22 @@ export interface ServiceApi {
   stop(principal: Principal, servername: string): Promise<void>;
 }
 
-const web = { config: { group: 'access_to_webservice' as const } };
+const config = { group: 'access_to_webservice' as const };
 
 export async function serviceRoutes(app: App, services: ServiceApi): Promise<void> {
-  app.post('/api/services/', web, async (request, reply) => {
+  app.post('/api/services/', { config, schema: schemas.start }, async (request, reply) => {
     const record = await services.start(principalOf(request), request.headers, request.body);
     return reply.status(201).send(record);
   });
-  app.get('/api/services/', web, async (request) => services.list(principalOf(request)));
-  app.get<{ Params: { servername: string } }>('/api/services/:servername/', web, async (request) =>
+  app.get('/api/services/', { config, schema: schemas.list }, async (request) => services.list(principalOf(request)));
+  app.get<{ Params: { servername: string } }>('/api/services/:servername/', { config, schema: schemas.poll }, async (request) =>
     services.poll(principalOf(request), request.params.servername),
   );
   const update = async (request: { params: { servername: string }; body: unknown }, p: Principal) =>
     services.update(p, request.params.servername, request.body ?? {});
-  app.put<{ Params: { servername: string } }>('/api/services/:servername/', web, async (request) => update(request, principalOf(request)));
-  app.patch<{ Params: { servername: string } }>('/api/services/:servername/', web, async (request) => update(request, principalOf(request)));
-  app.delete<{ Params: { servername: string } }>('/api/services/:servername/', web, async (request, reply) => {
+  app.put<{ Params: { servername: string } }>('/api/services/:servername/', { config, schema: schemas.update }, async (request) => update(request, principalOf(request)));
+  app.patch<{ Params: { servername: string } }>('/api/services/:servername/', { config, schema: schemas.update }, async (request) => update(request, principalOf(request)));
+  app.delete<{ Params: { servername: string } }>('/api/services/:servername/', { config, schema: schemas.stop }, async (request, reply) => {
     await services.stop(principalOf(request), request.params.servername);
     return reply.status(204).send();
   });
