@@ -17,6 +17,7 @@ import { LogAdmin } from '../logging/admin.js';
 import { Metrics } from '../http/metrics.js';
 import { observeTimeToRunning } from '../services/timing.js';
 import { notifyHubs } from '../notify/restart.js';
+import { createUserjobs } from '../userjobs/index.js';
 
 export interface ServeOptions {
   /** Print a curl line for this credential (the demo). */
@@ -47,10 +48,11 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   configStore.watch();
 
   // The metrics need the manager, which needs the metrics' hooks: tie the knot late.
-  const late: { services?: ServiceManager } = {};
+  const late: { services?: ServiceManager; userjobs?: ReturnType<typeof createUserjobs> } = {};
   const metrics = new Metrics({
     servicesByState: () => late.services?.countByState() ?? { starting: 0, running: 0, failed: 0, stopping: 0 },
     logHandlerErrors: () => hub.errorCount,
+    userjobs: () => late.userjobs?.manager.status().userjobs ?? 0,
     configOk: () => configStore.status.lastError === null,
   });
   configStore.on('error', () => metrics.configReloadErrors.inc());
@@ -77,16 +79,20 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   if (startup.created.length) logger.info({ names: startup.created }, 'start-up users ready');
   const authenticator = new CredentialAuthenticator({ store, logger });
 
+  const userjobs = createUserjobs({ config: () => configStore.current, env, gateway, cache, logger });
+  late.userjobs = userjobs;
   const services = new ServiceManager({
     config: () => configStore.current, env, gateway, cache, logger, secrets: hub.secrets,
     observer: {
       started: () => metrics.starts.inc(),
       startFailed: () => metrics.startFailures.inc(),
+      stopped: (record) => userjobs.onServiceStopped(record),
     },
   });
   late.services = services;
   const stopTiming = observeTimeToRunning(cache, (record, anchor) => services.verdictOf(record, anchor).state, (seconds) => metrics.timeToRunning.observe(seconds));
   await Promise.race([Promise.all([cache.waitForSync(), logs.waitForSync()]), new Promise((r) => setTimeout(r, 30_000))]);
+  await userjobs.start();
 
   const readiness = {
     check() {
@@ -111,7 +117,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
     readiness,
     bodyLimitBytes: config.services.max_body_bytes,
     rootHooks: [(root) => metrics.httpHooks(root)],
-    plugins: env.metricsPort === undefined ? [metrics.route] : [],
+    plugins: [userjobs.plugin, ...(env.metricsPort === undefined ? [metrics.route] : [])],
   });
   let metricsApp: App | undefined;
   if (env.metricsPort !== undefined) {
@@ -134,6 +140,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
       notifications.abort();
       await metricsApp?.close();
       stopTiming();
+      await userjobs.stop();
       cache.stop();
       logs.stop();
       store.stop();

@@ -2,6 +2,7 @@
 // Parsing is pure (text in, frozen config or a list of errors out), so it is
 // unit-tested without files; load.ts does the reading and watching.
 import { Type, type Static } from 'typebox';
+import { UserjobsConfigSchema } from '../userjobs/settings.js';
 
 const StrMap = Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]));
 const StrList = Type.Array(Type.String());
@@ -90,6 +91,7 @@ export const ConfigSchema = Type.Object({
     { default: {} },
   ),
   error_messages: Type.Record(Type.String(), Type.String(), { default: {} }),
+  userjobs: UserjobsConfigSchema,
 });
 
 export type Config = Static<typeof ConfigSchema>;

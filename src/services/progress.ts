@@ -56,6 +56,8 @@ export interface ProgressReporterOptions {
    * communication successful" event when the 201 reaches it, and ours should come after. Default 300 ms.
    */
   firstDelayMs?: number;
+  /** A failure is reported this long after it is seen, so that the events about it are in. Default 1 s. */
+  failureSettleMs?: number;
   /** A service that is neither ready nor failed after this long is forgotten. Default 1 h. */
   maxAgeMs?: number;
   /** Services followed at most (the oldest is forgotten first). Default 10,000. */
@@ -143,6 +145,7 @@ export class ProgressReporter implements ServiceObserver {
       queueLimit: 8,
       maxFailures: 3,
       firstDelayMs: 300,
+      failureSettleMs: 1000,
       maxAgeMs: 60 * 60_000,
       maxServices: 10_000,
       ...opts,
@@ -265,16 +268,23 @@ export class ProgressReporter implements ServiceObserver {
     const verdict: Verdict = interpret({ stopPending: false, pods, events, ...(t.logTail !== undefined ? { logTail: t.logTail } : {}) }, policy);
     if (verdict.needsLogTail && t.logTail === undefined) {
       // A failure: its event waits for the log tail (read once), then this runs again.
+      // It waits failureSettleMs first: the kubelet records its Warning event about the
+      // same time the container state changes, and the user should see both.
       if (!t.logTailRequested) {
         t.logTailRequested = true;
         const { pod, container } = verdict.needsLogTail;
-        this.#opts
-          .logTail(pod, container, cfg.status_information.container_logs_lines)
-          .catch((err: unknown) => `(log not available: ${(err as Error).message})`)
-          .then((tail) => {
-            t.logTail = tail;
-            this.#onChange(t.anchor);
-          }, () => undefined);
+        const read = () => {
+          if (t.done) return;
+          this.#opts
+            .logTail(pod, container, cfg.status_information.container_logs_lines)
+            .catch((err: unknown) => `(log not available: ${(err as Error).message})`)
+            .then((tail) => {
+              t.logTail = tail;
+              this.#onChange(t.anchor);
+            }, () => undefined);
+        };
+        if (this.#opts.failureSettleMs > 0) setTimeout(read, this.#opts.failureSettleMs).unref();
+        else read();
       }
       return;
     }
