@@ -43,6 +43,16 @@ export function buildApp(deps: AppDeps): App {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
+  // Hubs may send DELETE or GET with a JSON content type and no body: an empty
+  // body is no body, not a 400 (prototype poisoning is still refused).
+  const defaultJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString();
+    if (text.trim() === '') done(null, undefined);
+    else defaultJson(request, text, done);
+  });
+
   app.setErrorHandler((err, request, reply) => {
     if (err instanceof HttpError) {
       void reply.status(err.status).headers(err.headers).send(err.body);
