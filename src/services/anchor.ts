@@ -18,7 +18,6 @@ export const LABELS = {
   userId: 'k8smgr.io/user-id',
 } as const;
 export const MANAGED_BY = 'k8smgr';
-export const STOP_PENDING = 'k8smgr.io/stop-pending';
 
 /** Deterministic per (credential, servername): two starts of one server meet at the apiserver. */
 export function anchorName(credential: string, servername: string): string {
@@ -72,8 +71,8 @@ export function readRecord(anchor: KubeObject): ServiceRecord | undefined {
   try {
     const record = JSON.parse(text) as ServiceRecord;
     if (typeof record.servername !== 'string' || typeof record.jhub_credential !== 'string') return undefined;
-    const stopPending = anchor.metadata.annotations?.[STOP_PENDING] === 'true' || Boolean(anchor.metadata.deletionTimestamp);
-    return { ...record, stop_pending: stopPending };
+    // Being deleted: the stop is under way (another replica's, or the GC's).
+    return { ...record, stop_pending: Boolean(anchor.metadata.deletionTimestamp) };
   } catch {
     return undefined;
   }

@@ -11,7 +11,7 @@ import { interpret, mainPod, type Verdict } from '../status/interpret.js';
 import { buildCertsSecret, buildEnvSecret, isTemplateError, TEMPLATE_ERROR_STATUS, type PreparedService } from '../templates/index.js';
 import { writeRenderedCopy } from '../templates/files.js';
 import { prepareService } from './prepare.js';
-import { buildAnchor, objectRef, objectRefs, ownerRefTo, readRecord, STOP_PENDING } from './anchor.js';
+import { buildAnchor, objectRef, objectRefs, ownerRefTo, readRecord } from './anchor.js';
 import type { ServiceCache } from './cache.js';
 import { parseStartRequest, validServername, type StartRequest } from './request.js';
 import type { PollAnswer, ServiceRecord, ServiceState } from './types.js';
@@ -301,4 +301,3 @@ export class ServiceManager implements ServiceApi {
   }
 }
 
-export { STOP_PENDING };

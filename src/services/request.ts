@@ -2,6 +2,7 @@
 // checks and with its messages, so hubs and their admins' callables see the
 // answers they know.
 import type { ServicesConfig } from '../config/schema.js';
+import { validateServername, validateStartId } from '../templates/names.js';
 
 export interface Certs {
   keyfile: string;
@@ -24,16 +25,13 @@ export interface StartRequest {
 
 export type HeaderBag = Record<string, string | string[] | undefined>;
 
-const SERVERNAME = /^[a-z0-9]([-a-z0-9]{0,198}[a-z0-9])?$/;
-const START_ID = /^[a-z0-9]{1,16}$/;
-
 export function header(headers: HeaderBag, name: string): string | undefined {
   const value = headers[name.toLowerCase()];
   return Array.isArray(value) ? value[0] : value;
 }
 
 export function validServername(name: string): boolean {
-  return SERVERNAME.test(name);
+  return validateServername(name) === null;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -48,9 +46,8 @@ function asString(v: unknown): string {
 export function parseStartRequest(headers: HeaderBag, body: unknown, cfg: ServicesConfig): StartRequest | string[] {
   const servername = header(headers, 'uuidcode');
   if (!servername) return ['Missing header: uuidcode'];
-  if (!validServername(servername)) {
-    return [`Invalid uuidcode "${servername.slice(0, 80)}": use lower case letters, digits and "-" (at most 200 characters), as in a Kubernetes name`];
-  }
+  const badName = validateServername(servername);
+  if (badName) return [`Invalid uuidcode "${servername.slice(0, 80)}": ${badName}`];
   if (!isObject(body)) return ['Request body must be a JSON object'];
 
   const missing = (key: string) => [`Missing key in input data: ${key}`];
@@ -70,7 +67,8 @@ export function parseStartRequest(headers: HeaderBag, body: unknown, cfg: Servic
   }
   if (typeof userOptions.service !== 'string' || userOptions.service === '') return ['user_options.service must be a non-empty string'];
   const startId = String(body.start_id);
-  if (!START_ID.test(startId)) return [`Invalid start_id "${startId.slice(0, 40)}": use 1 to 16 lower case letters and digits`];
+  const badStartId = validateStartId(startId);
+  if (badStartId) return [`Invalid start_id "${startId.slice(0, 40)}": ${badStartId}`];
   // Templates name the main Deployment `<prefix><servername>-<start_id>`, which must stay a valid name.
   const longest = 63 - cfg.deployment_main_name_prefix.length - 1 - startId.length;
   if (servername.length > longest) {
