@@ -22,7 +22,7 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
-    files: ['src/cli/**', 'testenv/**', 'bench/**', 'test/**', 'bin/**'],
+    files: ['src/cli/**', 'testenv/**', 'bench/**', 'test/**', 'bin/**', 'scripts/**'],
     rules: { 'no-console': 'off' },
   },
   {

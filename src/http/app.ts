@@ -50,7 +50,7 @@ export function buildApp(deps: AppDeps): App {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body.toString();
     if (text.trim() === '') done(null, undefined);
-    else defaultJson(request, text, done);
+    else void defaultJson(request, text, done);
   });
 
   app.setErrorHandler((err, request, reply) => {
