@@ -10,6 +10,7 @@ import { KubeGateway } from '../kube/gateway.js';
 import { ServiceCache } from '../services/cache.js';
 import { ServiceManager } from '../services/manager.js';
 import { buildApp, buildMetricsApp, type App } from '../http/app.js';
+import { buildReadiness } from '../http/readiness.js';
 import { createCredentialStore } from '../auth/store.js';
 import { CredentialAuthenticator } from '../auth/authenticator.js';
 import { applyStartupUsers } from '../auth/startup.js';
@@ -18,6 +19,7 @@ import { Metrics } from '../http/metrics.js';
 import { observeTimeToRunning } from '../services/timing.js';
 import { notifyHubs } from '../notify/restart.js';
 import { createUserjobs } from '../userjobs/index.js';
+import { combineObservers, ProgressReporter } from '../services/progress.js';
 
 export interface ServeOptions {
   /** Print a curl line for this credential (the demo). */
@@ -32,7 +34,6 @@ export interface RunningManager {
 }
 
 const FIELD_MANAGER = 'k8smgr';
-const STALE_AFTER_MS = 10 * 60_000;
 
 export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   const env = opts.env ?? readEnv();
@@ -81,33 +82,34 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
 
   const userjobs = createUserjobs({ config: () => configStore.current, env, gateway, cache, logger });
   late.userjobs = userjobs;
+  // Progress events to the hub while a service starts (watch driven).
+  const progress = new ProgressReporter({
+    cache,
+    config: () => configStore.current,
+    logger,
+    logTail: (pod, container, lines) => gateway.podLogTail(env.serviceNamespace, pod, container, lines),
+  });
   const services = new ServiceManager({
     config: () => configStore.current, env, gateway, cache, logger, secrets: hub.secrets,
-    observer: {
-      started: () => metrics.starts.inc(),
-      startFailed: () => metrics.startFailures.inc(),
-      stopped: (record) => userjobs.onServiceStopped(record),
-    },
+    observer: combineObservers(
+      {
+        started: () => metrics.starts.inc(),
+        startFailed: () => metrics.startFailures.inc(),
+        stopped: (record) => userjobs.onServiceStopped(record),
+      },
+      progress,
+    ),
   });
   late.services = services;
   const stopTiming = observeTimeToRunning(cache, (record, anchor) => services.verdictOf(record, anchor).state, (seconds) => metrics.timeToRunning.observe(seconds));
   await Promise.race([Promise.all([cache.waitForSync(), logs.waitForSync()]), new Promise((r) => setTimeout(r, 30_000))]);
   await userjobs.start();
 
-  const readiness = {
-    check() {
-      const caches = cache.reflectors.map((r) => r.status);
-      const fresh = caches.every((c) => c.synced && Date.now() - c.lastContact < STALE_AFTER_MS);
-      const cfg = configStore.status;
-      return {
-        ready: fresh,
-        details: {
-          config: { source: cfg.source, loaded_at: cfg.loadedAt, last_error: cfg.lastError },
-          caches: caches.map((c) => ({ kind: c.kind, synced: c.synced, restarts: c.restarts, last_error: c.lastError })),
-        },
-      };
-    },
-  };
+  const readiness = buildReadiness({
+    caches: () => cache.reflectors.map((r) => r.status),
+    config: () => configStore.status,
+    extra: () => ({ logging: { synced: logs.status().synced }, userjobs: userjobs.manager.status() }),
+  });
 
   const app = buildApp({
     logger,
@@ -141,6 +143,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
       await metricsApp?.close();
       stopTiming();
       await userjobs.stop();
+      progress.close();
       cache.stop();
       logs.stop();
       store.stop();

@@ -74,6 +74,12 @@ export function buildApp(deps: AppDeps): App {
     void reply.status(404).send({ detail: 'Not found.' });
   });
 
+  // While shutting down, answers close their connection, so keep-alive clients
+  // don't hold the process until the shutdown bound.
+  app.addHook('onSend', async (_request, reply) => {
+    if (!app.server.listening) void reply.header('connection', 'close');
+  });
+
   // One log line per request with what is needed to follow one service's story.
   app.addHook('onResponse', async (request, reply) => {
     const level = reply.statusCode >= 500 ? 'error' : reply.statusCode >= 400 ? 'warning' : 'info';

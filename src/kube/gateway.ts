@@ -4,6 +4,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isRetryable, KubeError, messageOf, statusOf } from './errors.js';
+import { SharedDiscoveryObjectApi } from './object-api.js';
 
 export interface KubeObject {
   apiVersion: string;
@@ -40,7 +41,7 @@ export class KubeGateway {
     readonly kc: k8s.KubeConfig,
     opts: GatewayOptions,
   ) {
-    this.objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+    this.objects = SharedDiscoveryObjectApi.forConfig(kc);
     this.core = kc.makeApiClient(k8s.CoreV1Api);
     this.#opts = { timeoutMs: 15_000, retries: 3, ...opts };
   }

@@ -111,7 +111,7 @@ export class Reflector<T extends KubeObject> {
       this.gateway.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, fieldSelector, labelSelector),
     );
     const fresh = new Map<string, T>();
-    for (const item of list.items as unknown as T[]) fresh.set(item.metadata.name, item);
+    for (const item of list.items as unknown as T[]) fresh.set(item.metadata.name, slim(item));
     for (const [name, old] of this.#cache) if (!fresh.has(name)) this.handlers.onDelete?.(old);
     for (const [name, obj] of fresh) {
       const previous = this.#cache.get(name);
@@ -170,6 +170,7 @@ export class Reflector<T extends KubeObject> {
       return;
     }
     if (phase === 'BOOKMARK') return;
+    slim(obj);
     const name = obj.metadata.name;
     if (phase === 'DELETED') {
       const old = this.#cache.get(name);
@@ -181,4 +182,14 @@ export class Reflector<T extends KubeObject> {
       this.handlers.onUpsert?.(obj, previous);
     }
   }
+}
+
+/**
+ * Drops metadata.managedFields, which nothing here reads: a third of a pod's
+ * and of an anchor's JSON, so about 35 MB of the manager's heap at 5,000
+ * services (bench: `npm run bench -- memory`).
+ */
+function slim<T extends KubeObject>(obj: T): T {
+  if (obj.metadata && 'managedFields' in obj.metadata) delete obj.metadata.managedFields;
+  return obj;
 }

@@ -70,7 +70,7 @@ interface Tracked {
   startId: string;
   objects: readonly string[];
   target: ProgressTarget;
-  /** For log lines: the status URL without query. */
+  /** For log lines: the hub's origin (the status URL itself is an env value, masked in logs). */
   where: string;
   last?: ProgressStep;
   queue: HubProgressEvent[];
@@ -160,6 +160,15 @@ export class ProgressReporter implements ServiceObserver {
 
   started(record: ServiceRecord, request: StartRequest): void {
     if (this.#closed) return;
+    try {
+      this.#follow(record, request);
+    } catch (err) {
+      // Progress is a courtesy: it never fails a start.
+      this.#opts.logger.warning({ uuidcode: record.servername, err: (err as Error).message }, 'progress events not set up');
+    }
+  }
+
+  #follow(record: ServiceRecord, request: StartRequest): void {
     const anchor = anchorName(record.jhub_credential, record.servername);
     this.#forget(anchor);
     this.#sweep();
@@ -177,7 +186,7 @@ export class ProgressReporter implements ServiceObserver {
       startId: record.start_id,
       objects: record.objects ?? [],
       target: { url, token: request.apiToken, ...(tls ? { tls } : {}) },
-      where: `${url.origin}${url.pathname}`,
+      where: url.origin,
       queue: [],
       sending: false,
       failures: 0,
@@ -321,7 +330,7 @@ export class ProgressReporter implements ServiceObserver {
     }
     const event = t.queue.shift() as HubProgressEvent;
     t.sending = true;
-    const log = () => this.#opts.logger.child({ uuidcode: t.servername, start_id: t.startId, status_url: t.where, progress: event.progress });
+    const log = () => this.#opts.logger.child({ uuidcode: t.servername, start_id: t.startId, hub: t.where, progress: event.progress });
     this.#opts
       .send(t.target, event, this.#opts.timeoutMs)
       .then(
@@ -332,20 +341,21 @@ export class ProgressReporter implements ServiceObserver {
             return;
           }
           t.failures++;
-          log().warning({ status }, 'the hub refused a progress event');
+          // One warning per start; later failures of the same start at debug level.
+          log()[t.failures === 1 ? 'warning' : 'debug']({ status }, 'the hub refused a progress event');
           // 404: the hub does not know this server (any more): nothing later will land either.
           if (status === 404 || status === 401 || status === 403) t.failures = this.#opts.maxFailures;
         },
         (err: unknown) => {
           t.failures++;
-          log().warning({ err: (err as Error).message }, 'progress event not delivered to the hub');
+          log()[t.failures === 1 ? 'warning' : 'debug']({ err: (err as Error).message }, 'progress event not delivered to the hub');
         },
       )
       .finally(() => {
         t.sending = false;
         if (t.failures >= this.#opts.maxFailures) {
           if (this.#tracked.get(t.anchor) === t) {
-            log().warning('giving up progress events for this start');
+            log().info({ failures: t.failures }, 'giving up progress events for this start');
             this.#forget(t.anchor);
           }
           return;

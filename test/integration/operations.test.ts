@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import https from 'node:https';
+import net from 'node:net';
+import parsePrometheus from 'parse-prometheus-text-format';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -111,6 +113,15 @@ test('metrics in Prometheus format: requests by route, API calls, services by st
   assert.match(text, /k8smgr_services\{state="running"\} 0/);
   assert.match(text, /k8smgr_config_ok 1/);
   assert.match(text, /k8smgr_process_resident_memory_bytes/);
+  // It parses as Prometheus text, and the counters move with requests.
+  const count = (t: string) => Number(parsePrometheus(t).find((f) => f.name === 'k8smgr_http_requests_total')?.metrics
+    .find((m) => m.labels?.route === '/api/services/' && m.labels.status === '200')?.value ?? 0);
+  const families = parsePrometheus(text);
+  assert.ok(families.length > 20);
+  assert.equal(families.find((f) => f.name === 'k8smgr_http_request_duration_seconds')?.type, 'HISTOGRAM');
+  const before = count(text);
+  for (let i = 0; i < 3; i++) await fetch(`${manager.url}/api/services/`, { headers: auth });
+  assert.equal(count(await fetch(`${manager.url}/metrics`).then((r) => r.text())), before + 3);
 });
 
 test('config hot reload: a change takes effect within seconds; a broken file keeps the last good config', async () => {
@@ -128,19 +139,39 @@ test('config hot reload: a change takes effect within seconds; a broken file kee
 
   writeFileSync(configPath, '{"services": {"status_information": {"pod_events_no": "many"}}}');
   const ready = await waitFor(async () => {
-    const body = await fetch(`${manager.url}/api/ready/`).then((r) => r.json()) as { config: { last_error: string | null } };
-    return body.config.last_error ? body : false;
+    const res = await fetch(`${manager.url}/api/ready/`);
+    const body = await res.json() as { ready: boolean; config: { last_error: string | null } };
+    return body.config.last_error ? { ...body, status: res.status } : false;
   }, { what: 'readiness to show the broken config', timeoutMs: 10_000 });
+  assert.equal(ready.status, 503);
+  assert.equal(ready.ready, false);
   assert.match(ready.config.last_error ?? "", /services\.status_information\.pod_events_no/);
   assert.equal((await startEmpty()).body.error, 'This service is not offered here.', 'the last good config stays in use');
   assert.match(await fetch(`${manager.url}/metrics`).then((r) => r.text()), /k8smgr_config_ok 0/);
   assert.match(manager.output(), /config reload refused.*pod_events_no/);
   writeConfig();
+  await waitFor(async () => (await fetch(`${manager.url}/api/ready/`)).status === 200, { what: 'ready again after the fix', timeoutMs: 10_000 });
 });
 
-test('graceful shutdown: SIGTERM stops accepting and exits 0', async () => {
-  const code = await manager.kill('SIGTERM');
-  assert.equal(code, 0);
-  assert.match(manager.output(), /shutting down/);
+test('graceful shutdown: a request in flight at SIGTERM is finished, then the process exits 0', async () => {
+  const body = JSON.stringify({ start_id: 'slow0001' });
+  const { port } = new URL(manager.url);
+  const socket = net.connect(Number(port), '127.0.0.1');
+  await new Promise<void>((r) => socket.once('connect', () => r()));
+  let answer = '';
+  socket.on('data', (d: Buffer) => (answer += d.toString()));
+  socket.write(
+    `POST /api/services/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${auth.authorization}\r\nuuidcode: slow-1\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`,
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  const exited = manager.kill('SIGTERM');
+  await waitFor(async () => /shutting down/.test(manager.output()), { what: 'the shutdown to begin' });
+  // New connections are refused while the slow one is still being served.
   await assert.rejects(fetch(`${manager.url}/api/health/`));
+  socket.write(body.slice(5));
+  await waitFor(async () => answer.includes('\r\n\r\n') && answer.includes(']'), { what: 'the answer to the slow request', timeoutMs: 5000 });
+  assert.match(answer, /^HTTP\/1\.1 400/);
+  assert.match(answer, /Missing key in input data: env/);
+  assert.equal(await exited, 0);
 });

@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { validate, compileErrors } from '@readme/openapi-parser';
 import { openApiDocument, renderApiMarkdown } from '../../../src/http/openapi.js';
+
+test('the OpenAPI document is valid OpenAPI 3 (validated by an OpenAPI parser)', async () => {
+  const doc = await openApiDocument();
+  const result = await validate(structuredClone(doc) as never);
+  assert.ok(result.valid, compileErrors(result));
+});
 
 test('the OpenAPI document covers every route of the API', async () => {
   const doc = await openApiDocument();
