@@ -89,8 +89,10 @@ export function buildApp(deps: AppDeps): App {
         url: request.url,
         status: reply.statusCode,
         duration_ms: Math.round(reply.elapsedTime),
-        uuidcode: request.headers.uuidcode,
+        // The servername: from the path when there is one (polls), else the header (starts).
+        uuidcode: (request.params as { servername?: string } | undefined)?.servername ?? request.headers.uuidcode,
         credential: request.principal?.credential,
+        action: request.routeOptions.config?.action,
       },
       'request',
     );

@@ -12,6 +12,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The group a caller needs for this route; unset = no credentials needed. */
     group?: Group;
+    /** What the route does, for the request's log line (start, poll, stop, ...). */
+    action?: string;
   }
 }
 
