@@ -239,8 +239,10 @@ void describe('cluster up (second instance)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'k8smgr-testenv-'));
     try {
       await runCluster(dir, 'down');
-      const { ms, output } = await runCluster(dir, 'up');
-      assert.ok(ms < 30_000, `cluster up took ${ms} ms:\n${output}`);
+      const { output } = await runCluster(dir, 'up');
+      // The time `up` reports from its own start (not tsx compiling the script under a loaded test run).
+      const seconds = Number(/up in ([\d.]+) s/.exec(output)?.[1] ?? NaN);
+      assert.ok(seconds < 30, `cluster up took ${seconds} s:\n${output}`);
       const again = await runCluster(dir, 'up');
       assert.match(again.output, /already up and healthy/);
       const state = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as { server: string };

@@ -44,7 +44,7 @@ describe('smtp handler', () => {
 
   test('an error storm is rate limited: N mails per window, the rest in one summary mail', async () => {
     smtp.mails.length = 0;
-    const handler = await SmtpHandler.open({ level: 40, formatter: 'simple', mailhost: ['127.0.0.1', smtp.port], fromaddr: 'k8smgr@example.org', toaddrs: ['ops@example.org'], subject: 'storm', mailsPerMinute: 3, windowMs: 2500 });
+    const handler = await SmtpHandler.open({ level: 40, formatter: 'simple', mailhost: ['127.0.0.1', smtp.port], fromaddr: 'k8smgr@example.org', toaddrs: ['ops@example.org'], subject: 'storm', mailsPerMinute: 3, windowMs: 6000 });
     const hub = new LogHub();
     await hub.set(handler);
     const log = createLogger(hub);
@@ -54,7 +54,7 @@ describe('smtp handler', () => {
     await until(() => smtp.mails.length >= 3, 'the first three mails');
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(smtp.mails.length, 3, 'no more than mailsPerMinute mails in one window');
-    await until(() => smtp.mails.length >= 4, 'the summary mail', 8000);
+    await until(() => smtp.mails.length >= 4, 'the summary mail', 15000);
     const summary = smtp.mails[3]!;
     assert.equal(summary.subject, 'storm (47 records)');
     assert.match(summary.body, /^47 log records arrived while the limit of 3 mails per minute was reached/);
