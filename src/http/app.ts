@@ -82,7 +82,8 @@ export function buildApp(deps: AppDeps): App {
 
   // One log line per request with what is needed to follow one service's story.
   app.addHook('onResponse', async (request, reply) => {
-    const level = reply.statusCode >= 500 ? 'error' : reply.statusCode >= 400 ? 'warning' : 'info';
+    // Successful reads (polls every few seconds per user) at debug; everything else at info or above.
+    const level = reply.statusCode >= 500 ? 'error' : reply.statusCode >= 400 ? 'warning' : request.method === 'GET' ? 'debug' : 'info';
     (request.log as unknown as AppLogger)[level](
       {
         method: request.method,

@@ -19,6 +19,8 @@ export interface LogHandler {
 export class LogHub {
   #handlers = new Map<string, LogHandler>();
   #errors = 0;
+  /** The lowest level any handler takes: records below it are dropped before parsing. */
+  #minLevel = Infinity;
   readonly secrets: SecretValues;
   onHandlerError: (type: string, err: unknown) => void = () => {};
 
@@ -28,7 +30,9 @@ export class LogHub {
 
   /** pino calls this with one serialized JSON line per record. */
   write(line: string): void {
-    if (this.#handlers.size === 0) return;
+    // pino puts the level first: a cheap look saves parsing records nobody takes.
+    const level = Number(/^\{"level":(\d+)/.exec(line)?.[1] ?? NaN);
+    if (level < this.#minLevel) return;
     let record: LogRecord;
     try {
       record = JSON.parse(this.secrets.mask(line)) as LogRecord;
@@ -63,12 +67,18 @@ export class LogHub {
   async set(handler: LogHandler): Promise<void> {
     const previous = this.#handlers.get(handler.type);
     this.#handlers.set(handler.type, handler);
+    this.#updateMinLevel();
     if (previous && previous !== handler) await previous.close().catch(() => {});
+  }
+
+  #updateMinLevel(): void {
+    this.#minLevel = Math.min(...[...this.#handlers.values()].map((h) => h.level));
   }
 
   async remove(type: string): Promise<void> {
     const previous = this.#handlers.get(type);
     this.#handlers.delete(type);
+    this.#updateMinLevel();
     if (previous) await previous.close().catch(() => {});
   }
 
@@ -80,6 +90,7 @@ export class LogHub {
   async closeAll(): Promise<void> {
     const all = [...this.#handlers.values()];
     this.#handlers.clear();
+    this.#updateMinLevel();
     await Promise.all(all.map((h) => h.close().catch(() => {})));
   }
 }

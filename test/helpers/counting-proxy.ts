@@ -36,6 +36,9 @@ export async function startCountingProxy(kc: k8s.KubeConfig): Promise<CountingPr
       },
       (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
+        // Send the headers now, as the apiserver does: a watch with no event for 30 s
+        // would otherwise hit client-node's 30 s fetch timeout and restart (relist).
+        res.flushHeaders();
         up.pipe(res);
       },
     );
