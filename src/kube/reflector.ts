@@ -15,6 +15,8 @@ export interface ReflectorSpec {
   labelSelector?: string;
   fieldSelector?: string;
   watchTimeoutSeconds?: number;
+  /** What of each object to keep in the cache (default: all but metadata.managedFields). */
+  project?: (obj: KubeObject) => KubeObject;
 }
 
 export interface ReflectorHandlers<T> {
@@ -111,7 +113,8 @@ export class Reflector<T extends KubeObject> {
       this.gateway.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, fieldSelector, labelSelector),
     );
     const fresh = new Map<string, T>();
-    for (const item of list.items as unknown as T[]) fresh.set(item.metadata.name, slim(item));
+    const project = this.spec.project ?? slim;
+    for (const item of list.items as unknown as T[]) fresh.set(item.metadata.name, project(item) as T);
     for (const [name, old] of this.#cache) if (!fresh.has(name)) this.handlers.onDelete?.(old);
     for (const [name, obj] of fresh) {
       const previous = this.#cache.get(name);
@@ -170,7 +173,7 @@ export class Reflector<T extends KubeObject> {
       return;
     }
     if (phase === 'BOOKMARK') return;
-    slim(obj);
+    obj = (this.spec.project ?? slim)(obj) as T;
     const name = obj.metadata.name;
     if (phase === 'DELETED') {
       const old = this.#cache.get(name);
@@ -189,7 +192,7 @@ export class Reflector<T extends KubeObject> {
  * and of an anchor's JSON, so about 35 MB of the manager's heap at 5,000
  * services (bench: `npm run bench -- memory`).
  */
-function slim<T extends KubeObject>(obj: T): T {
+export function slim<T extends KubeObject>(obj: T): T {
   if (obj.metadata && 'managedFields' in obj.metadata) delete obj.metadata.managedFields;
   return obj;
 }
