@@ -82,8 +82,9 @@ export function buildApp(deps: AppDeps): App {
 
   // One log line per request with what is needed to follow one service's story.
   app.addHook('onResponse', async (request, reply) => {
-    // Successful reads (polls every few seconds per user) at debug; everything else at info or above.
-    const level = reply.statusCode >= 500 ? 'error' : reply.statusCode >= 400 ? 'warning' : request.method === 'GET' ? 'debug' : 'info';
+    // Polls too, at info: an operator follows a service's story (is the hub still polling?)
+    // with one grep. Raise the handler level to 30 to keep only problems (docs/logging.md).
+    const level = reply.statusCode >= 500 ? 'error' : reply.statusCode >= 400 ? 'warning' : 'info';
     (request.log as unknown as AppLogger)[level](
       {
         method: request.method,

@@ -108,6 +108,14 @@ test('a user starts a server through the hub: progress in order, reachable throu
   assert.equal(status.status, 200, await status.clone().text());
   assert.equal(responder.running().length, 1);
 
+  // The hub keeps polling while the pod runs, and the server stays ready; the manager's log shows the polls.
+  const pollLines = () => manager!.output().split('\n').filter((l) => l.includes('action=poll') && l.includes('status=200') && l.includes('credential=jupyterhub'));
+  const before = pollLines().length;
+  await waitFor(async () => pollLines().length >= before + 2, { what: 'two more polls of the hub in the manager log', timeoutMs: 60_000 })
+    .catch((err: Error) => assert.fail(`${err.message}${logs()}`));
+  const still = await alice.api('GET', '/users/alice');
+  assert.equal((still.body as { servers: Record<string, { ready: boolean }> }).servers.lab?.ready, true);
+
   // Progress: the hub's own events (10, 30), then K8s Manager's, in order, ending with "ready".
   const events = await spawnEvents(alice, 'lab');
   const progress = events.map((e) => e.progress ?? 0);

@@ -131,9 +131,9 @@ test('start, poll until running, list, update, then stop leaves nothing behind',
   assert.equal(del.status, 204);
   await waitFor(async () => (await managed('lab-one')).length === 0, { what: 'no object of lab-one left', timeoutMs: 60_000 });
   assert.equal((await api('GET', '/api/services/lab-one/')).status, 404);
-  // One grep for the servername tells its story: start, update, stop (polls are at debug), with credential and duration.
+  // One grep for the servername tells its story: start, polls, update, stop, with credential and duration.
   const story = manager.output().split('\n').filter((l) => l.includes('uuidcode=lab-one'));
-  for (const action of ['start', 'update', 'stop']) {
+  for (const action of ['start', 'poll', 'update', 'stop']) {
     assert.ok(story.some((l) => l.includes(`action=${action}`) && l.includes('credential=testhub') && /duration_ms=\d/.test(l)), `${action} in:\n${story.join('\n')}`);
   }
   // The secret value never reached the manager's log.
