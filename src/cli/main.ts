@@ -1,6 +1,7 @@
 // The `k8smgr` command.
 import { parseArgs } from 'node:util';
 import { serve, demoCurl } from './serve.js';
+import { userPassVariable } from '../config/env.js';
 
 const HELP = `k8smgr: start, poll and stop users' services on Kubernetes for JupyterHub
 
@@ -22,7 +23,11 @@ async function main(argv: string[]): Promise<number> {
       const { values } = parseArgs({ args: rest, options: { 'demo-credential': { type: 'string' } } });
       const running = await serve();
       if (values['demo-credential']) {
-        console.log(`\nK8s Manager is running at ${running.url}\nTry:\n${demoCurl(running.url, values['demo-credential'])}\n`);
+        const variable = userPassVariable(values['demo-credential']);
+        console.log(
+          `\nK8s Manager is running at ${running.url}\nTry (${variable} holds the password; \`npm run demo\` sets it to "demo" unless you did):\n` +
+            `${demoCurl(running.url, values['demo-credential'])}\n`,
+        );
       }
       await new Promise<void>((resolve) => {
         const stop = () => void running.close().then(resolve);
