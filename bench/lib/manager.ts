@@ -10,6 +10,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statS
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from './cluster.js';
+import { managerEnv } from '../../test/helpers/manager.js';
 
 // One per bench process, so that a bench and the smoke test never build into each other's.
 const BUILD_ROOT = path.join(repoRoot, 'node_modules', '.cache', 'k8smgr-bench', String(process.pid));
@@ -92,18 +93,7 @@ export async function startBenchManager(opts: BenchManagerOptions): Promise<Benc
   const spawnedAt = Date.now();
   const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', `data:text/javascript,${encodeURIComponent(PROBE)}`, ...entry, 'serve'], {
     cwd: repoRoot,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/root',
-      KUBECONFIG: opts.kubeconfigPath,
-      CONFIG_PATH: opts.configPath,
-      DEPLOYMENT_NAMESPACE: opts.namespace,
-      MANAGER_NAMESPACE: opts.namespace,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      K8SMGR_BENCH_PROBE_FILE: probeFile,
-      ...opts.env,
-    },
+    env: managerEnv({ ...opts, env: { K8SMGR_BENCH_PROBE_FILE: probeFile, ...opts.env } }),
     stdio: ['ignore', fd, fd],
   });
   closeSync(fd);

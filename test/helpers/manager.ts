@@ -22,21 +22,26 @@ export interface ManagerOptions {
   readyTimeoutMs?: number;
 }
 
+/** The environment of a manager under test: only what it is given, on a free loopback port. */
+export function managerEnv(opts: Pick<ManagerOptions, 'kubeconfigPath' | 'namespace' | 'configPath' | 'env'>): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '/root',
+    KUBECONFIG: opts.kubeconfigPath,
+    CONFIG_PATH: opts.configPath,
+    DEPLOYMENT_NAMESPACE: opts.namespace,
+    MANAGER_NAMESPACE: opts.namespace,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    ...opts.env,
+  };
+}
+
 export async function startManager(opts: ManagerOptions): Promise<ManagerProcess> {
   let out = '';
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), 'serve'], {
     cwd: repoRoot,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/root',
-      KUBECONFIG: opts.kubeconfigPath,
-      CONFIG_PATH: opts.configPath,
-      DEPLOYMENT_NAMESPACE: opts.namespace,
-      MANAGER_NAMESPACE: opts.namespace,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      ...opts.env,
-    },
+    env: managerEnv(opts),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
