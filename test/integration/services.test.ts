@@ -190,6 +190,11 @@ test('safety: bad input answers 4xx (or a rolled-back 5xx) and leaves the namesp
     assert.equal(r.status, status, `${name}: ${JSON.stringify(r.body)}`);
     assert.match(JSON.stringify(r.body), message, name);
   }
+  // The userjobs API is served by `k8smgr serve` too (no SSH systems configured here).
+  const userjob = await api('POST', '/api/userjobs/', { body: {} });
+  assert.equal(userjob.status, 400);
+  assert.match(JSON.stringify(userjob.body), /Missing key: service/);
+  assert.deepEqual((await api('GET', '/api/userjobs/')).body, []);
   // Another credential's service is a 404 for you, on every verb.
   assert.equal((await start('mine', 'lab/ok', 'eeee0001')).status, 201);
   for (const method of ['GET', 'DELETE', 'PATCH']) {
