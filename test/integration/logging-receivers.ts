@@ -9,15 +9,11 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SMTPServer } from 'smtp-server';
+import { waitFor } from '../helpers/cluster.js';
 
-export async function until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** waitFor of the shared helpers, with the logging tests' argument order. */
+export function until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
+  return waitFor(async () => check(), { what, timeoutMs, intervalMs: 50 });
 }
 
 // ------------------------------------------------------------------ SMTP
