@@ -201,11 +201,10 @@ export class ServiceManager implements ServiceApi {
     const stopPending = record.stop_pending || this.#stopping.has(`${record.jhub_credential}\0${record.servername}`);
     const pods = this.#deps.cache.podsOf(anchor.metadata.name);
     const policy = this.#policy(this.#deps.config());
-    const first = interpret({ stopPending, pods, events: [] }, policy);
-    // Events matter only once there is a main pod; look them up for that pod.
-    const mainPodName = first.needsLogTail?.pod ?? mainPod(pods, policy.mainContainer)?.metadata.name;
-    if (!mainPodName) return first;
-    return interpret({ stopPending, pods, events: this.#deps.cache.eventsOf(mainPodName) }, policy);
+    // Events matter only for the main pod, the one interpret() judges.
+    const main = mainPod(pods, policy.mainContainer);
+    const events = main ? this.#deps.cache.eventsOf(main.metadata.name) : [];
+    return interpret({ stopPending, pods, events }, policy);
   }
 
   /** Services by state, for the metrics. */
