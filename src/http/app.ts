@@ -7,7 +7,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppLogger } from '../logging/logger.js';
 import type { Authenticator } from '../auth/types.js';
 import swagger from '@fastify/swagger';
-import { HttpError } from './errors.js';
+import { HttpError, toHttpError } from './errors.js';
+import { isDomainError } from '../errors.js';
 import { authPlugin } from './auth-plugin.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { serviceRoutes, type ServiceApi } from './routes/services.js';
@@ -53,7 +54,8 @@ export function buildApp(deps: AppDeps): App {
     else void defaultJson(request, text, done);
   });
 
-  app.setErrorHandler((err, request, reply) => {
+  app.setErrorHandler((thrown, request, reply) => {
+    const err = isDomainError(thrown) ? toHttpError(thrown) : thrown;
     if (err instanceof HttpError) {
       void reply.status(err.status).headers(err.headers).send(err.body);
       return;

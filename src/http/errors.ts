@@ -1,6 +1,9 @@
 // One catalogue of the errors the API answers with, and the bodies the hubs
-// expect for them (see docs/api.md). Domain code throws these; the error
-// handler in app.ts maps them, and anything else, to HTTP.
+// expect for them (see docs/api.md). Domain rooms throw DomainError (src/errors.ts);
+// the HTTP layer throws HttpError for what only it knows (auth, throttling), and
+// the error handler in app.ts answers both through toHttpError.
+import { DomainError, type ErrorCode } from '../errors.js';
+
 export type ErrorBody =
   | { detail: string }
   | { error: string; detailed_error: string }
@@ -30,3 +33,30 @@ export const conflict = (detail: string) => new HttpError(409, { detail });
 /** A failed start/stop/update: `error` is what the user sees, `detailed_error` for the admin. */
 export const failure = (status: number, error: string, detailedError: string) =>
   new HttpError(status, { error, detailed_error: detailedError });
+
+/** The status of each domain error code: the one place where the domain meets HTTP. */
+export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
+  invalid_input: 400,
+  not_found: 404,
+  conflict: 409,
+  template_bad_service: 400,
+  template_not_found: 404,
+  template_invalid: 422,
+  limit_reached: 429,
+  failed: 500,
+  unavailable: 503,
+};
+
+/** The answer to a domain error, in the body shape the hubs expect for its code. */
+export function toHttpError(err: DomainError): HttpError {
+  const status = STATUS_OF[err.code];
+  switch (err.code) {
+    case 'invalid_input':
+      return new HttpError(status, [...err.messages]);
+    case 'not_found':
+    case 'conflict':
+      return new HttpError(status, { detail: err.userMessage });
+    default:
+      return new HttpError(status, { error: err.userMessage, detailed_error: err.detail });
+  }
+}
