@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # openssl: test cluster certificates. openssh: userjobs tests. rsyslog: syslog handler tests.
-APT_PACKAGES=(openssl openssh-client openssh-server rsyslog)
+# haproxy: the load balancer in front of several manager replicas in tests (test/helpers/balancer.ts).
+# chromium: the browser that drives the admin page tests (test/helpers/browser.ts).
+APT_PACKAGES=(openssl openssh-client openssh-server rsyslog haproxy chromium)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
