@@ -59,7 +59,7 @@ export class Metrics {
       collect() { this.set(sources.logHandlerErrors?.() ?? 0); },
     });
     new client.Gauge({
-      name: 'k8smgr_config_ok', help: '1 when the config file on disk is the one in use, 0 while a broken file is refused', registers,
+      name: 'k8smgr_config_ok', help: '1 when the config file on disk is the one in use, 0 while a broken file is refused (the last good config serves; readiness is not affected)', registers,
       collect() { this.set(sources.configOk?.() === false ? 0 : 1); },
     });
   }

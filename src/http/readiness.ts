@@ -1,6 +1,10 @@
-// Readiness: ready only when the config in use is the file on disk (not a
-// refused broken edit) and every watch cache has synced and heard from the
-// apiserver recently. The details say which part is not; nothing secret.
+// Readiness: ready when every watch cache has synced and heard from the
+// apiserver recently. A refused (broken) config.json does NOT make a replica
+// unready: every replica reads the same ConfigMap, so one bad edit would take
+// all of them out of the Service at once, while each keeps serving with its
+// last good config. The broken config is reported instead: in the details of
+// /api/ready/ and /api/health/, in k8smgr_config_ok and in the log.
+// Nothing secret in any of it.
 import type { ReflectorStatus } from '../kube/reflector.js';
 import type { ConfigStatus } from '../config/store.js';
 import type { Readiness } from './routes/health.js';
@@ -15,6 +19,18 @@ export interface ReadinessSources {
   now?: () => number;
 }
 
+/** How the config in use relates to the file on disk; `ok: false` while a broken file is refused. */
+export interface ConfigReport {
+  ok: boolean;
+  source: string;
+  loaded_at: string;
+  last_error: string | null;
+}
+
+export function configReport(cfg: Readonly<ConfigStatus>): ConfigReport {
+  return { ok: cfg.lastError === null, source: cfg.source, loaded_at: cfg.loadedAt, last_error: cfg.lastError };
+}
+
 export function buildReadiness(sources: ReadinessSources): Readiness {
   const staleAfter = sources.staleAfterMs ?? 10 * 60_000;
   const now = sources.now ?? Date.now;
@@ -27,16 +43,18 @@ export function buildReadiness(sources: ReadinessSources): Readiness {
         restarts: c.restarts,
         last_error: c.lastError,
       }));
-      const cfg = sources.config();
-      const ready = caches.every((c) => c.synced && !c.stale) && cfg.lastError === null;
+      const ready = caches.every((c) => c.synced && !c.stale);
       return {
         ready,
         details: {
-          config: { source: cfg.source, loaded_at: cfg.loadedAt, last_error: cfg.lastError },
+          config: configReport(sources.config()),
           caches,
           ...sources.extra?.(),
         },
       };
+    },
+    health() {
+      return { config: configReport(sources.config()) };
     },
   };
 }

@@ -93,6 +93,9 @@ test('restart notifications reach each hub, over HTTPS with its CA and retries, 
 test('health and readiness answer without credentials and reveal nothing secret', async () => {
   const health = await fetch(`${manager.url}/api/health/`);
   assert.equal(health.status, 200);
+  const healthBody = await health.json() as { status: string; config: { ok: boolean; source: string; last_error: string | null } };
+  assert.equal(healthBody.status, 'ok');
+  assert.deepEqual([healthBody.config.ok, healthBody.config.source, healthBody.config.last_error], [true, configPath, null]);
   const ready = await fetch(`${manager.url}/api/ready/`);
   assert.equal(ready.status, 200);
   const text = await ready.text();
@@ -124,7 +127,7 @@ test('metrics in Prometheus format: requests by route, API calls, services by st
   assert.equal(count(await fetch(`${manager.url}/metrics`).then((r) => r.text())), before + 3);
 });
 
-test('config hot reload: a change takes effect within seconds; a broken file keeps the last good config', async () => {
+test('config hot reload: a change takes effect within seconds; a broken file keeps the last good config, is reported, and the replica stays ready', async () => {
   const startEmpty = () => fetch(`${manager.url}/api/services/`, {
     method: 'POST',
     headers: { ...auth, uuidcode: 'reload-1', 'content-type': 'application/json' },
@@ -138,19 +141,34 @@ test('config hot reload: a change takes effect within seconds; a broken file kee
   await waitFor(async () => (await startEmpty()).body.error === 'This service is not offered here.', { what: 'the new config in effect', timeoutMs: 10_000 });
 
   writeFileSync(configPath, '{"services": {"status_information": {"pod_events_no": "many"}}}');
+  // Every replica reads the same ConfigMap: a broken edit must not take them all out of the
+  // Service. The replica stays ready, serves with the last good config and reports the error.
+  interface ConfigReport { ok: boolean; last_error: string | null }
   const ready = await waitFor(async () => {
     const res = await fetch(`${manager.url}/api/ready/`);
-    const body = await res.json() as { ready: boolean; config: { last_error: string | null } };
+    const body = await res.json() as { ready: boolean; config: ConfigReport };
     return body.config.last_error ? { ...body, status: res.status } : false;
-  }, { what: 'readiness to show the broken config', timeoutMs: 10_000 });
-  assert.equal(ready.status, 503);
-  assert.equal(ready.ready, false);
-  assert.match(ready.config.last_error ?? "", /services\.status_information\.pod_events_no/);
+  }, { what: 'readiness details to show the broken config', timeoutMs: 10_000 });
+  assert.equal(ready.status, 200);
+  assert.equal(ready.ready, true);
+  assert.equal(ready.config.ok, false);
+  assert.match(ready.config.last_error ?? '', /services\.status_information\.pod_events_no/);
+  const health = await fetch(`${manager.url}/api/health/`);
+  assert.equal(health.status, 200);
+  const healthBody = await health.json() as { status: string; config: ConfigReport };
+  assert.equal(healthBody.status, 'ok');
+  assert.equal(healthBody.config.ok, false);
+  assert.match(healthBody.config.last_error ?? '', /services\.status_information\.pod_events_no/);
   assert.equal((await startEmpty()).body.error, 'This service is not offered here.', 'the last good config stays in use');
   assert.match(await fetch(`${manager.url}/metrics`).then((r) => r.text()), /k8smgr_config_ok 0/);
   assert.match(manager.output(), /config reload refused.*pod_events_no/);
   writeConfig();
-  await waitFor(async () => (await fetch(`${manager.url}/api/ready/`)).status === 200, { what: 'ready again after the fix', timeoutMs: 10_000 });
+  await waitFor(async () => {
+    const body = await fetch(`${manager.url}/api/health/`).then((r) => r.json()) as { config: ConfigReport };
+    return body.config.ok && body.config.last_error === null;
+  }, { what: 'the config reported ok again after the fix', timeoutMs: 10_000 });
+  assert.equal((await fetch(`${manager.url}/api/ready/`)).status, 200);
+  assert.match(await fetch(`${manager.url}/metrics`).then((r) => r.text()), /k8smgr_config_ok 1/);
 });
 
 test('graceful shutdown: a request in flight at SIGTERM is finished, then the process exits 0', async () => {

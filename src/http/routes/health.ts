@@ -1,15 +1,37 @@
 // Liveness and readiness: open to all, revealing nothing secret.
+import { Type } from 'typebox';
 import type { App } from '../app.js';
 import { healthSchemas as schemas } from '../schemas.js';
 
 export interface Readiness {
-  /** Ready when the config is loaded and every watch cache has synced and is fresh. */
+  /** Ready when every watch cache has synced and is fresh (a refused config.json is reported, not a reason). */
   check(): { ready: boolean; details: Record<string, unknown> };
+  /** Details for the liveness answer (e.g. a refused config.json); they never change its status. */
+  health?(): { config?: { ok: boolean; source: string; loaded_at: string; last_error: string | null } };
 }
 
+const ConfigReport = Type.Object({
+  ok: Type.Boolean({ description: 'false while a broken config.json is refused and the last good config is in use' }),
+  source: Type.String(),
+  loaded_at: Type.String({ description: 'when the config in use was loaded' }),
+  last_error: Type.Union([Type.String(), Type.Null()], { description: 'why the file on disk was refused' }),
+});
+
+const healthSchema = {
+  ...schemas.health,
+  response: {
+    200: Type.Object(
+      { status: Type.Literal('ok'), config: Type.Optional(ConfigReport) },
+      { description: 'The process answers; config.ok false says a broken config.json is refused (still 200)' },
+    ),
+  },
+};
+
+const readySchema = { ...schemas.ready, summary: 'Readiness: watch caches synced and fresh; a refused config.json is reported in details, not a reason for 503' };
+
 export async function healthRoutes(app: App, readiness: Readiness): Promise<void> {
-  app.get('/api/health/', { schema: schemas.health }, async () => ({ status: 'ok' as const }));
-  app.get('/api/ready/', { schema: schemas.ready }, async (_request, reply) => {
+  app.get('/api/health/', { schema: healthSchema }, async () => ({ status: 'ok' as const, ...readiness.health?.() }));
+  app.get('/api/ready/', { schema: readySchema }, async (_request, reply) => {
     const { ready, details } = readiness.check();
     return reply.status(ready ? 200 : 503).send({ ready, ...details });
   });
