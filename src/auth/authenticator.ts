@@ -41,6 +41,8 @@ export class CredentialAuthenticator implements Authenticator {
   readonly #cache = new Map<string, Verified>();
   readonly #inflight = new Map<string, Promise<boolean>>();
   readonly #unsubscribe: () => void;
+  /** Last successful request per credential and per token id (this replica, in memory; for the admin page). */
+  readonly #lastRequest = new Map<string, number>();
 
   constructor(opts: AuthenticatorOptions) {
     this.#store = opts.store;
@@ -77,7 +79,10 @@ export class CredentialAuthenticator implements Authenticator {
       if (this.#store.snapshot().version === checkedVersion) await this.#store.refresh();
       if (this.#store.snapshot().version !== checkedVersion) principal = await this.#check(presented);
     }
-    if (principal) return { ok: true, principal };
+    if (principal) {
+      this.#noteRequest(principal.credential, presented);
+      return { ok: true, principal };
+    }
     this.#throttle.recordFailure(source);
     this.#logger?.warning({ source, scheme: presented.kind, user: this.#knownUser(presented) }, 'login failed');
     return { ok: false, reason: 'invalid' };
@@ -145,6 +150,29 @@ export class CredentialAuthenticator implements Authenticator {
       const oldest = this.#cache.keys().next().value;
       if (oldest === undefined) break;
       this.#cache.delete(oldest);
+    }
+  }
+
+  /**
+   * When this replica last answered a request of each credential (`credential`) and of
+   * each token (`token:<id>`), as epoch milliseconds. In memory: a restart starts afresh.
+   */
+  lastRequests(): ReadonlyMap<string, number> {
+    return new Map(this.#lastRequest);
+  }
+
+  #noteRequest(credential: string, presented: Presented): void {
+    const now = Date.now();
+    const id = presented.kind === 'token' ? tokenId(presented.token) : undefined;
+    for (const key of id === undefined ? [credential] : [credential, `token:${id}`]) {
+      this.#lastRequest.delete(key); // re-inserted last: the map stays ordered oldest first
+      this.#lastRequest.set(key, now);
+    }
+    // Bounded like the verification cache: forget the oldest entries first.
+    while (this.#lastRequest.size > this.#cacheSize) {
+      const oldest = this.#lastRequest.keys().next().value;
+      if (oldest === undefined) break;
+      this.#lastRequest.delete(oldest);
     }
   }
 

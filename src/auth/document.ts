@@ -1,7 +1,7 @@
 // The credentials document: what the credentials Secret holds under one key, as
 // JSON. Pure: parsing (tolerant: a broken entry is dropped and reported, the
 // others stay usable), serializing, and the edits the store makes.
-import { isGroup, type Group } from './types.js';
+import { GROUPS, isGroup, type Group } from './types.js';
 import { isHash } from './hash.js';
 
 export interface TokenEntry {
@@ -44,7 +44,7 @@ export function checkCredentialName(name: string): void {
 export function checkGroups(groups: readonly string[]): Group[] {
   const unknown = groups.filter((g) => !isGroup(g));
   if (unknown.length) {
-    throw new CredentialError(`Unknown group(s): ${unknown.join(', ')}. Available: access_to_webservice, access_to_logging.`);
+    throw new CredentialError(`Unknown group(s): ${unknown.join(', ')}. Available: ${GROUPS.join(', ')}.`);
   }
   return [...new Set(groups as Group[])].sort();
 }

@@ -1,5 +1,5 @@
 // What the HTTP layer needs from authentication.
-export const GROUPS = ['access_to_webservice', 'access_to_logging'] as const;
+export const GROUPS = ['access_to_webservice', 'access_to_logging', 'access_to_admin'] as const;
 export type Group = (typeof GROUPS)[number];
 
 export function isGroup(value: string): value is Group {

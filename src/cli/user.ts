@@ -29,7 +29,7 @@ export const USER_USAGE = [
   '  set-groups <name> g1,g2       replace the groups (an empty list: "")',
   '  token <name>                  create a token and print it (shown only this once)',
   '  token <name> --revoke <id|all> revoke a token by its id (see list) or all of them',
-  'groups: access_to_webservice, access_to_logging',
+  'groups: access_to_webservice, access_to_logging, access_to_admin (the /admin/ page)',
 ];
 
 class UsageError extends Error {}

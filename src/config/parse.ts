@@ -19,7 +19,7 @@ export interface ParsedConfig {
   unknownKeys: string[];
 }
 
-const KNOWN_GROUPS = new Set(['access_to_webservice', 'access_to_logging']);
+const KNOWN_GROUPS = new Set(['access_to_webservice', 'access_to_logging', 'access_to_admin']);
 
 /** Turns "/services/status_information/pod_events_no" into "services.status_information.pod_events_no". */
 function keyName(instancePath: string): string {
