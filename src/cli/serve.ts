@@ -20,6 +20,11 @@ import { observeTimeToRunning } from '../services/timing.js';
 import { notifyHubs } from '../notify/restart.js';
 import { createUserjobs } from '../userjobs/index.js';
 import { combineObservers, ProgressReporter } from '../services/progress.js';
+import { LifecycleSweeper } from '../services/sweeper.js';
+import type { Verdict } from '../status/interpret.js';
+import { randomUUID } from 'node:crypto';
+import { createAdmin, packageVersion } from '../admin/index.js';
+import { hostname } from 'node:os';
 
 export interface ServeOptions {
   /** Print a curl line for this credential (the demo). */
@@ -37,6 +42,8 @@ const FIELD_MANAGER = 'k8smgr';
 
 export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   const env = opts.env ?? readEnv();
+  // First: without a cluster nothing else is worth starting (the caller prints why and exits 1).
+  const kc = loadKubeConfig(env.kubeconfig);
   const hub = new LogHub();
   await hub.set(new StreamHandler(20, 'simple', process.stdout));
   const logger: AppLogger = createLogger(hub, { deployment: env.deploymentName });
@@ -58,7 +65,6 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   });
   configStore.on('error', () => metrics.configReloadErrors.inc());
 
-  const kc = loadKubeConfig(env.kubeconfig);
   const gateway = new KubeGateway(kc, { fieldManager: FIELD_MANAGER, onCall: metrics.kubeCall });
   const logs = new LogAdmin({ gateway, kc, namespace: env.managerNamespace, name: `${env.deploymentName}-logging`, hub, logger });
   await logs.start();
@@ -82,15 +88,20 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
 
   const userjobs = createUserjobs({ config: () => configStore.current, env, gateway, cache, logger });
   late.userjobs = userjobs;
-  // Progress events to the hub while a service starts (watch driven).
+  // Who took a start: facts on the anchors name this replica and this process.
+  const identity = { replica: env.replica, boot: randomUUID().slice(0, 8) };
+  // Progress events to the hub while a service starts (watch driven, claimed on the anchor).
   const progress = new ProgressReporter({
     cache,
+    gateway,
+    namespace: env.serviceNamespace,
+    identity,
+    liveVerdict: (record, anchor): Verdict => services.liveVerdict(record, anchor),
     config: () => configStore.current,
     logger,
-    logTail: (pod, container, lines) => gateway.podLogTail(env.serviceNamespace, pod, container, lines),
   });
-  const services = new ServiceManager({
-    config: () => configStore.current, env, gateway, cache, logger, secrets: hub.secrets,
+  const services: ServiceManager = new ServiceManager({
+    config: () => configStore.current, env, gateway, cache, logger, secrets: hub.secrets, identity,
     observer: combineObservers(
       {
         started: () => metrics.starts.inc(),
@@ -101,9 +112,25 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
     ),
   });
   late.services = services;
+  const sweeper = new LifecycleSweeper({
+    cache, manager: services, gateway, config: () => configStore.current, identity, logger,
+  });
   const stopTiming = observeTimeToRunning(cache, (record, anchor) => services.verdictOf(record, anchor).state, (seconds) => metrics.timeToRunning.observe(seconds));
   await Promise.race([Promise.all([cache.waitForSync(), logs.waitForSync()]), new Promise((r) => setTimeout(r, 30_000))]);
   await userjobs.start();
+  sweeper.start();
+  progress.start();
+
+  // The operators' page at /admin/ (group access_to_admin): live from the same caches.
+  const admin = await createAdmin({
+    logger, authenticator, credentials: store, lastRequests: () => authenticator.lastRequests(),
+    cache, services, config: () => configStore.current, logs, userjobs: userjobs.manager,
+    identity: {
+      name: hostname(), pid: process.pid, started: new Date().toISOString(), version: packageVersion(),
+      deployment: env.deploymentName, namespace: env.serviceNamespace,
+    },
+  });
+  admin.start();
 
   const readiness = buildReadiness({
     caches: () => cache.reflectors.map((r) => r.status),
@@ -119,7 +146,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
     readiness,
     bodyLimitBytes: config.services.max_body_bytes,
     rootHooks: [(root) => metrics.httpHooks(root)],
-    plugins: [userjobs.plugin, ...(env.metricsPort === undefined ? [metrics.route] : [])],
+    plugins: [userjobs.plugin, admin.plugin, ...(env.metricsPort === undefined ? [metrics.route] : [])],
   });
   let metricsApp: App | undefined;
   if (env.metricsPort !== undefined) {
@@ -142,8 +169,10 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
       notifications.abort();
       await metricsApp?.close();
       stopTiming();
+      admin.stop();
       await userjobs.stop();
       progress.close();
+      sweeper.stop();
       cache.stop();
       logs.stop();
       store.stop();
@@ -165,5 +194,7 @@ export function demoCurl(url: string, credential: string): string {
     `curl -u ${credential}:$${variable} -H 'uuidcode: demo-server' -H 'Content-Type: application/json' -d '${body}' ${url}/api/services/`,
     `curl -u ${credential}:$${variable} ${url}/api/services/demo-server/`,
     `curl -u ${credential}:$${variable} -X DELETE ${url}/api/services/demo-server/`,
+    '',
+    `Admin page: ${url}/admin/ (log in as ${credential} with the same password)`,
   ].join('\n');
 }

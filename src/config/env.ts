@@ -1,5 +1,6 @@
 // The only place that reads process.env: the environment is parsed once into a
 // frozen object and passed on.
+import { hostname } from 'node:os';
 export interface ManagerEnv {
   configPath: string | undefined;
   stage: string;
@@ -15,6 +16,8 @@ export interface ManagerEnv {
   port: number;
   /** When set, /metrics is served on this port only (not on the API port). */
   metricsPort: number | undefined;
+  /** This replica's name (the pod name, POD_NAME or HOSTNAME): who took a start, who holds the lease. */
+  replica: string;
   /** Values of `<CRED>_USER_PASS` and other variables looked up by name (start-up users, tunnel auth). */
   lookup: (name: string) => string | undefined;
 }
@@ -35,6 +38,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ManagerEnv {
     host: env.HOST || '0.0.0.0',
     port,
     metricsPort,
+    replica: env.POD_NAME || env.HOSTNAME || hostname(),
     lookup: (name: string) => snapshot[name],
   });
 }

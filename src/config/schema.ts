@@ -3,6 +3,7 @@
 // unit-tested without files; load.ts does the reading and watching.
 import { Type, type Static } from 'typebox';
 import { UserjobsConfigSchema } from '../userjobs/settings.js';
+import { FlavorsConfigSchema } from '../flavors/settings.js';
 
 const StrMap = Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]));
 const StrList = Type.Array(Type.String());
@@ -54,6 +55,12 @@ const Services = Type.Object(
     ),
     descriptions_ignore_files: Type.Array(Type.String(), { default: [] }),
     max_body_bytes: Type.Integer({ minimum: 1024, default: 1_048_576 }),
+    /** Seconds after a failure was reported before the start's workload is removed (the anchor stays to answer). -1 never, 0 at once. */
+    failed_cleanup_seconds: Type.Integer({ minimum: -1, default: 300 }),
+    /** Seconds after a failure before the anchor itself is removed (or at the next start or stop of the servername). -1 never. */
+    failed_retention_seconds: Type.Integer({ minimum: -1, default: 86_400 }),
+    /** A start must have created all its objects this long after it began; past it, a start whose replica died answers "interrupted". */
+    creation_timeout_seconds: Type.Integer({ minimum: 2, maximum: 600, default: 20 }),
   },
   { default: {} },
 );
@@ -92,6 +99,8 @@ export const ConfigSchema = Type.Object({
   ),
   error_messages: Type.Record(Type.String(), Type.String(), { default: {} }),
   userjobs: UserjobsConfigSchema,
+  /** Per credential: flavors with capacity, per-user and runtime limits (docs/flavors.md). */
+  flavors: FlavorsConfigSchema,
 });
 
 export type Config = Static<typeof ConfigSchema>;

@@ -11,7 +11,8 @@ import { HttpError, toHttpError } from './errors.js';
 import { isDomainError } from '../errors.js';
 import { authPlugin } from './auth-plugin.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
-import { serviceRoutes, type ServiceApi } from './routes/services.js';
+import { serviceRoutes } from './routes/services.js';
+import type { ServiceApi } from '../services/manager.js';
 import { logRoutes, type LogAdminApi } from './routes/logs.js';
 
 export interface AppDeps {

@@ -46,7 +46,7 @@ export function startLabels(instance: string, record: Pick<ServiceRecord, 'serve
   };
 }
 
-export function buildAnchor(instance: string, namespace: string, record: ServiceRecord): KubeObject {
+export function buildAnchor(instance: string, namespace: string, record: ServiceRecord, annotations: Record<string, string> = {}): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -54,9 +54,39 @@ export function buildAnchor(instance: string, namespace: string, record: Service
       name: anchorName(record.jhub_credential, record.servername),
       namespace,
       labels: { ...startLabels(instance, record), [LABELS.role]: 'anchor' },
+      ...(Object.keys(annotations).length ? { annotations } : {}),
     },
     data: { record: JSON.stringify(record) },
   };
+}
+
+/**
+ * A stop that found no start leaves this in the anchor's place for a minute: a
+ * start of the same servername that was already in flight when the stop came
+ * meets it at the apiserver (same name) and gives up instead of starting a
+ * server that the hub believes stopped.
+ */
+export function buildStopMarker(instance: string, namespace: string, credential: string, servername: string, stopRequestedAt: string): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: anchorName(credential, servername),
+      namespace,
+      labels: {
+        [LABELS.managedBy]: MANAGED_BY,
+        [LABELS.instance]: labelValue(instance),
+        [LABELS.role]: 'stop-marker',
+        [LABELS.servername]: labelValue(servername),
+        [LABELS.credential]: labelValue(credential),
+      },
+      annotations: { 'k8smgr.io/stop-requested': stopRequestedAt },
+    },
+  };
+}
+
+export function isStopMarker(obj: KubeObject): boolean {
+  return obj.metadata.labels?.[LABELS.role] === 'stop-marker';
 }
 
 export function ownerRefTo(anchor: KubeObject): NonNullable<KubeObject['metadata']['ownerReferences']>[number] {

@@ -1,21 +1,43 @@
 // Start, poll, update and stop of user services: steps over templates/ (pure
 // rendering) and kube/ (the gateway), with the watch caches answering polls.
+//
+// Every fact that changes an answer lives on the start's anchor in the cluster
+// (see lifecycle.ts), so every replica gives the same answer and a restart
+// forgets nothing. What this process keeps in memory only bridges the few
+// milliseconds until its own watch shows its own writes, and is keyed by the
+// anchor's uid, i.e. by one start.
 import type { Principal } from '../auth/types.js';
 import type { Config } from '../config/schema.js';
 import type { ManagerEnv } from '../config/env.js';
 import type { KubeGateway, KubeObject } from '../kube/gateway.js';
 import type { AppLogger } from '../logging/logger.js';
-import { badRequest, conflict, failure, HttpError, notFound } from '../http/errors.js';
-import type { ServiceApi } from '../http/routes/services.js';
+import { conflictError, DomainError, failedError, invalidInput, isDomainError, notFoundError, unavailableError } from '../errors.js';
 import { interpret, mainPod, type Verdict } from '../status/interpret.js';
-import { buildCertsSecret, buildEnvSecret, isTemplateError, TEMPLATE_ERROR_STATUS, type PreparedService } from '../templates/index.js';
+import { buildCertsSecret, buildEnvSecret, isTemplateError, type PreparedService } from '../templates/index.js';
 import { writeRenderedCopy } from '../templates/files.js';
 import { prepareService } from './prepare.js';
-import { buildAnchor, objectRef, objectRefs, ownerRefTo, readRecord } from './anchor.js';
-import type { ServiceCache } from './cache.js';
+import { anchorName, buildAnchor, buildStopMarker, isStopMarker, objectRef, objectRefs, ownerRefTo, readRecord } from './anchor.js';
+import type { CachedService, ServiceCache } from './cache.js';
+import { ANNOTATIONS, judgeLifecycle, lifecycleOf } from './lifecycle.js';
 import { parseStartRequest, validServername, type StartRequest } from './request.js';
 import type { PollAnswer, ServiceRecord, ServiceState } from './types.js';
 import { ensureUserhome } from './userhome.js';
+
+/** Who this process is: the replica (pod) name and a random id per process start. */
+export interface ReplicaIdentity {
+  replica: string;
+  boot: string;
+}
+
+/** Site limits on starts (flavors): asked before anything is created, told when a start is over. */
+export interface StartAdmission {
+  admit(req: { credential: string; servername: string; startId: string; userId: number | string; userOptions: Record<string, unknown>; env: Record<string, string> }): Promise<{
+    keywords: Record<string, string>;
+    patchObjects(objects: Array<Record<string, unknown>>): void;
+    annotations: Record<string, string>;
+  }>;
+  release(start: { credential: string; servername: string; startId: string; env?: Record<string, string> }): Promise<void>;
+}
 
 export interface ServiceManagerDeps {
   config: () => Config;
@@ -23,26 +45,43 @@ export interface ServiceManagerDeps {
   gateway: KubeGateway;
   cache: ServiceCache;
   logger: AppLogger;
+  identity: ReplicaIdentity;
   /** Told about starts and their outcome (metrics, progress events). */
   observer?: ServiceObserver;
+  admission?: StartAdmission;
   /** Values that must never appear in a log line (the logger masks them). */
   secrets?: { add(values: Iterable<unknown>): void };
+  now?: () => number;
 }
 
 export interface ServiceObserver {
-  started?(record: ServiceRecord, request: StartRequest): void;
+  started?(record: ServiceRecord, request: StartRequest, anchor: KubeObject): void;
   startFailed?(servername: string, reason: string): void;
   stopped?(record: ServiceRecord): void;
 }
 
 /** Log tails read once per failed container (pod name + restart count). */
 const LOG_TAIL_CACHE_MAX = 5000;
+/** Own writes not yet seen through the watch are bridged this long at most. */
+const OWN_WRITE_BRIDGE_MS = 60_000;
+/** A stop marker holds back starts that began before it, allowing this much clock skew between replicas. */
+const CLOCK_SKEW_MS = 2_000;
+
+/** The API of the services room (the HTTP routes call it). */
+export interface ServiceApi {
+  start(principal: Principal, headers: Record<string, string | string[] | undefined>, body: unknown): Promise<ServiceRecord>;
+  list(principal: Principal): ServiceRecord[];
+  poll(principal: Principal, servername: string): Promise<PollAnswer>;
+  update(principal: Principal, servername: string, body: unknown): Promise<ServiceRecord>;
+  stop(principal: Principal, servername: string): Promise<void>;
+}
 
 export class ServiceManager implements ServiceApi {
   readonly #deps: ServiceManagerDeps;
-  /** Anchors this process created that the watch may not have delivered yet. */
-  readonly #justCreated = new Map<string, { record: ServiceRecord; anchor: KubeObject; at: number }>();
-  readonly #stopping = new Set<string>();
+  /** Anchors this process created that its watch may not show yet, by anchor name. */
+  readonly #ownCreates = new Map<string, { service: CachedService; at: number }>();
+  /** Anchors (by uid) this process deleted that its watch may still show. */
+  readonly #ownDeletes = new Map<string, number>();
   readonly #logTails = new Map<string, string>();
 
   constructor(deps: ServiceManagerDeps) {
@@ -53,18 +92,39 @@ export class ServiceManager implements ServiceApi {
     return this.#deps.env.serviceNamespace;
   }
 
-  #lookup(credential: string, servername: string): { record: ServiceRecord; anchor: KubeObject } | undefined {
-    const cached = this.#deps.cache.find(credential, servername);
-    const key = `${credential}\0${servername}`;
-    const fresh = this.#justCreated.get(key);
-    if (fresh && (!cached || cached.anchor.metadata.uid !== fresh.anchor.metadata.uid)) {
-      // Keep the local copy until the watch has it, at most a minute.
-      if (Date.now() - fresh.at < 60_000) return fresh;
-      this.#justCreated.delete(key);
-    } else if (fresh) {
-      this.#justCreated.delete(key);
+  #now(): number {
+    return this.#deps.now?.() ?? Date.now();
+  }
+
+  /** The current start of a servername as the cache shows it, with this process's own writes laid over. */
+  #cached(credential: string, servername: string): CachedService | undefined {
+    const name = anchorName(credential, servername);
+    const now = this.#now();
+    for (const [uid, at] of this.#ownDeletes) if (now - at > OWN_WRITE_BRIDGE_MS) this.#ownDeletes.delete(uid);
+    let found = this.#deps.cache.find(credential, servername);
+    if (found && this.#ownDeletes.has(found.anchor.metadata.uid ?? '')) found = undefined;
+    const own = this.#ownCreates.get(name);
+    if (own) {
+      const seen = found?.anchor.metadata.uid === own.service.anchor.metadata.uid;
+      if (seen || now - own.at > OWN_WRITE_BRIDGE_MS || this.#ownDeletes.has(own.service.anchor.metadata.uid ?? '')) this.#ownCreates.delete(name);
+      else return own.service;
     }
-    return cached;
+    return found;
+  }
+
+  /**
+   * The current start of a servername: from the cache, and on a miss from the
+   * apiserver (one read), because another replica may have created it a moment
+   * ago. A hit costs no API call.
+   */
+  async #find(credential: string, servername: string): Promise<CachedService | undefined> {
+    if (!validServername(servername)) return undefined;
+    const cached = this.#cached(credential, servername);
+    if (cached) return cached;
+    const anchor = await this.#deps.gateway.read<KubeObject>({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: anchorName(credential, servername), namespace: this.#ns } });
+    if (!anchor || isStopMarker(anchor) || this.#ownDeletes.has(anchor.metadata.uid ?? '')) return undefined;
+    const record = readRecord(anchor);
+    return record && record.jhub_credential === credential && record.servername === servername ? { record, anchor } : undefined;
   }
 
   list(principal: Principal): ServiceRecord[] {
@@ -72,25 +132,36 @@ export class ServiceManager implements ServiceApi {
   }
 
   async start(principal: Principal, headers: Record<string, string | string[] | undefined>, body: unknown): Promise<ServiceRecord> {
+    const receivedAt = this.#now();
     const cfg = this.#deps.config();
     const parsed = parseStartRequest(headers, body, cfg.services);
-    if (Array.isArray(parsed)) throw badRequest(...parsed);
+    if (Array.isArray(parsed)) throw invalidInput(...parsed);
     const req = parsed;
     this.#deps.secrets?.add([...Object.values(req.env), ...(req.certs ? Object.values(req.certs) : [])]);
     const credential = principal.credential;
     const log = this.#deps.logger.child({ uuidcode: req.servername, credential, action: 'start', start_id: req.startId });
 
-    const existing = this.#lookup(credential, req.servername);
+    const existing = await this.#find(credential, req.servername);
     if (existing && existing.record.start_id === req.startId && !existing.record.stop_pending) {
       log.info('start repeated with the same start_id: answering with the existing service');
       return existing.record;
     }
 
-    // Render first: a bad template or user option changes nothing in the cluster.
-    const prepared = await this.#prepare(cfg, credential, req, log);
+    const startRef = { credential, servername: req.servername, startId: req.startId, env: req.env };
+    const admitted = await this.#deps.admission?.admit({ ...startRef, userId: req.userId, userOptions: req.userOptions });
+    const release = () => this.#deps.admission?.release(startRef).catch(() => undefined);
+    let prepared: PreparedService;
+    try {
+      // Render first: a bad template or user option changes nothing in the cluster.
+      prepared = await this.#prepare(cfg, credential, req, log, 'start', req.userOptions, admitted?.keywords);
+      admitted?.patchObjects(prepared.objects as Array<Record<string, unknown>>);
+    } catch (err) {
+      await release();
+      throw err;
+    }
     if (existing) {
       log.info({ previous_start_id: existing.record.start_id }, 'replacing the previous start of this servername');
-      await this.#removeAll(existing.record, existing.anchor);
+      await this.#removeStart(existing, log);
     }
 
     const record: ServiceRecord = {
@@ -99,76 +170,125 @@ export class ServiceManager implements ServiceApi {
       user_options: req.userOptions,
       jhub_user_id: req.userId,
       jhub_credential: credential,
-      start_date: new Date().toISOString(),
+      start_date: new Date(receivedAt).toISOString(),
       stop_pending: false,
       namespace: this.#ns,
       objects: [],
     };
-    const envSecret = buildEnvSecret({
-      name: prepared.names.envSecret, namespace: this.#ns, labels: prepared.labels,
-      env: req.env, extraEnv: cfg.services.env, skip: cfg.services.env_skip, servername: req.servername, id: prepared.id,
-    });
-    const certsSecret = cfg.services.ssl.enabled && req.certs
-      ? buildCertsSecret({ name: prepared.names.certsSecret, namespace: this.#ns, labels: prepared.labels, certs: req.certs })
-      : undefined;
-    const objects = [envSecret, ...(certsSecret ? [certsSecret] : []), ...(prepared.objects as KubeObject[])];
+    let objects: KubeObject[];
+    try {
+      const envSecret = buildEnvSecret({
+        name: prepared.names.envSecret, namespace: this.#ns, labels: prepared.labels,
+        env: req.env, extraEnv: cfg.services.env, skip: cfg.services.env_skip, servername: req.servername, id: prepared.id,
+      });
+      const certsSecret = cfg.services.ssl.enabled && req.certs
+        ? buildCertsSecret({ name: prepared.names.certsSecret, namespace: this.#ns, labels: prepared.labels, certs: req.certs })
+        : undefined;
+      objects = [envSecret, ...(certsSecret ? [certsSecret] : []), ...(prepared.objects as KubeObject[])];
+    } catch (err) {
+      await release();
+      throw templateToDomain(err, cfg);
+    }
     record.objects = objects.map(objectRef);
 
-    const anchor = await this.#createAnchor(record, log);
-    if ('existing' in anchor) return anchor.existing;
-    const owner = ownerRefTo(anchor.created);
-    const key = `${credential}\0${req.servername}`;
-    this.#justCreated.set(key, { record, anchor: anchor.created, at: Date.now() });
+    const deadline = receivedAt + cfg.services.creation_timeout_seconds * 1000;
+    const { identity } = this.#deps;
+    const annotations = {
+      ...admitted?.annotations,
+      [ANNOTATIONS.phase]: 'creating',
+      [ANNOTATIONS.createdBy]: `${identity.replica}/${identity.boot}`,
+      [ANNOTATIONS.creatingUntil]: new Date(deadline).toISOString(),
+    };
+    let anchor: KubeObject;
+    try {
+      const created = await this.#createAnchor(record, annotations, receivedAt, log);
+      if ('existing' in created) return created.existing;
+      anchor = created.anchor;
+    } catch (err) {
+      await release();
+      throw err;
+    }
+    this.#ownCreates.set(anchor.metadata.name, { service: { record, anchor }, at: this.#now() });
 
     try {
+      const owner = ownerRefTo(anchor);
       for (const obj of objects) {
-        obj.metadata.ownerReferences = [owner];
-        await this.#deps.gateway.apply(obj as KubeObject);
+        if (this.#now() > deadline) throw new Error(`creating the objects took longer than services.creation_timeout_seconds (${cfg.services.creation_timeout_seconds} s)`);
+        await this.#deps.gateway.apply(attachOwner(obj, owner));
       }
       await ensureUserhome(cfg, { credential, service: req.service.split('/')[0] ?? req.service, userId: req.userId });
+      // Every object exists: the start is complete. Compare-and-swap on the anchor as we
+      // created it, so a stop or an "interrupted" verdict of another replica meanwhile wins.
+      const done = await this.#deps.gateway.annotate<KubeObject>(anchor, { [ANNOTATIONS.phase]: 'created' }, { resourceVersion: anchor.metadata.resourceVersion });
+      if (done === 'gone') throw new DomainError('failed', 'The service was stopped while it was starting.', { detail: 'the anchor was deleted before the start finished' });
+      if (done === 'conflict') {
+        const now = await this.#deps.gateway.read<KubeObject>(anchor);
+        if (!now || now.metadata.uid !== anchor.metadata.uid || now.metadata.deletionTimestamp) {
+          throw new DomainError('failed', 'The service was stopped while it was starting.', { detail: 'the anchor was deleted before the start finished' });
+        }
+        const judged = judgeLifecycle(lifecycleOf(now), this.#now());
+        if (judged && !judged.running) throw new DomainError('failed', judged.details.error, { detail: judged.details.detailed_error });
+        const again = await this.#deps.gateway.annotate<KubeObject>(now, { [ANNOTATIONS.phase]: 'created' }, { resourceVersion: now.metadata.resourceVersion });
+        if (typeof again === 'string') throw new Error(`could not mark the start complete (${again})`);
+        anchor = again;
+      } else {
+        anchor = done;
+      }
+      this.#ownCreates.set(anchor.metadata.name, { service: { record, anchor }, at: this.#now() });
     } catch (err) {
       const message = (err as Error).message;
       log.error({ err: message }, 'start failed: removing what was created');
-      this.#justCreated.delete(key);
-      await this.#removeAll(record, anchor.created).catch((cleanupErr: unknown) =>
+      this.#ownCreates.delete(anchor.metadata.name);
+      await this.#removeStart({ record, anchor }, log).catch((cleanupErr: unknown) =>
         log.error({ err: (cleanupErr as Error).message }, 'cleanup after a failed start failed; the garbage collector will finish it'),
       );
       this.#deps.observer?.startFailed?.(req.servername, message);
-      throw failure(500, cfg.error_messages.start ?? 'Could not start service.', message);
+      if (isDomainError(err)) throw err;
+      throw failedError(cfg.error_messages.start ?? 'Could not start service.', message, err);
     }
 
     await writeRenderedCopy(cfg.services.base, prepared.id, prepared.files).catch((err: unknown) =>
       log.warning({ err: (err as Error).message }, 'could not keep the rendered copy under services.base'),
     );
     log.info({ objects: record.objects.length }, 'service started');
-    this.#deps.observer?.started?.(record, req);
+    this.#deps.observer?.started?.(record, req, anchor);
     return record;
   }
 
-  async #prepare(cfg: Config, credential: string, req: StartRequest, log: AppLogger, which: 'start' | 'update' = 'start', userOptions = req.userOptions): Promise<PreparedService> {
+  async #prepare(cfg: Config, credential: string, req: StartRequest, log: AppLogger, which: 'start' | 'update', userOptions: Record<string, unknown>, keywords?: Record<string, string>): Promise<PreparedService> {
     try {
       return await prepareService(cfg, this.#deps.env, {
         credential, servername: req.servername, startId: req.startId, service: req.service, userId: req.userId, userOptions,
+        ...(keywords ? { keywords } : {}),
       }, which);
     } catch (err) {
-      if (!isTemplateError(err)) throw err;
-      log.warning({ code: err.code, err: err.message }, 'template refused');
-      const status = TEMPLATE_ERROR_STATUS[err.code];
-      const userMessage = err.code === 'not_found' && err.message.startsWith("Couldn't find")
-        ? (cfg.error_messages.template_not_found ?? err.message)
-        : err.message;
-      throw failure(status, userMessage, err.message);
+      if (isTemplateError(err)) log.warning({ code: err.code, err: err.message }, 'template refused');
+      throw templateToDomain(err, cfg);
     }
   }
 
-  /** Creates the anchor; when another request won the race, answers as the winner did. */
-  async #createAnchor(record: ServiceRecord, log: AppLogger): Promise<{ created: KubeObject } | { existing: ServiceRecord }> {
-    const anchor = buildAnchor(this.#deps.env.deploymentName, this.#ns, record);
-    for (let attempt = 0; attempt < 20; attempt++) {
+  /**
+   * Creates the anchor. The apiserver decides between starts of one servername
+   * (same anchor name): a repeat of this start answers as the first did; a stop
+   * that came while this request was on its way wins; an anchor being deleted is
+   * waited for; any other start wins and this one is a conflict.
+   */
+  async #createAnchor(record: ServiceRecord, annotations: Record<string, string>, receivedAt: number, log: AppLogger): Promise<{ anchor: KubeObject } | { existing: ServiceRecord }> {
+    const anchor = buildAnchor(this.#deps.env.deploymentName, this.#ns, record, annotations);
+    for (let attempt = 0; attempt < 40; attempt++) {
       const result = await this.#deps.gateway.create(anchor);
-      if (result.created) return { created: result.object };
+      if (result.created) return { anchor: result.object };
       const current = await this.#deps.gateway.read<KubeObject>(anchor);
       if (!current) continue; // deleted meanwhile: try again
+      if (isStopMarker(current)) {
+        const stopAt = Date.parse(current.metadata.annotations?.['k8smgr.io/stop-requested'] ?? '') || 0;
+        if (stopAt >= receivedAt - CLOCK_SKEW_MS) {
+          log.info('a stop of this servername came while the start was on its way: not starting');
+          throw new DomainError('failed', 'The service was stopped while it was starting.', { detail: 'a stop request arrived before the start had created anything' });
+        }
+        await this.#deps.gateway.delete({ ...current, metadata: { name: current.metadata.name, namespace: this.#ns, uid: current.metadata.uid ?? '' } });
+        continue;
+      }
       const other = readRecord(current);
       if (other && other.start_id === record.start_id && !other.stop_pending) return { existing: other };
       if (current.metadata.deletionTimestamp) {
@@ -176,16 +296,31 @@ export class ServiceManager implements ServiceApi {
         continue;
       }
       log.warning({ other_start_id: other?.start_id }, 'a concurrent start of this servername won');
-      throw conflict(`Another start of ${record.servername} is in progress.`);
+      throw conflictError(`Another start of ${record.servername} is in progress.`);
     }
-    throw failure(503, 'Could not start service.', 'the previous service of this servername is still being removed');
+    throw unavailableError('Could not start service.', 'the previous service of this servername is still being removed');
   }
 
-  /** Deletes every object of a start, then its anchor (whose GC catches the rest). */
-  async #removeAll(record: ServiceRecord, anchor: KubeObject): Promise<void> {
+  /**
+   * Ends a start: the anchor first (every replica's watch sees the stop at once,
+   * and the garbage collector takes what we miss), then the objects, so nothing
+   * waits for the collector.
+   */
+  async #removeStart(service: CachedService, log: AppLogger): Promise<void> {
+    const { record, anchor } = service;
+    const uid = anchor.metadata.uid ?? '';
+    if (uid) this.#ownDeletes.set(uid, this.#now());
+    await this.#deps.gateway.delete({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: anchor.metadata.name, namespace: this.#ns, uid } });
+    await this.removeWorkload(record);
+    await this.#deps.admission?.release({ credential: record.jhub_credential, servername: record.servername, startId: record.start_id }).catch((err: unknown) =>
+      log.warning({ err: (err as Error).message }, 'could not release the start\'s admission'),
+    );
+  }
+
+  /** Deletes the objects of one start (not its anchor). */
+  async removeWorkload(record: ServiceRecord): Promise<void> {
     const refs = objectRefs(record, this.#ns);
     await Promise.all(refs.map((ref) => this.#deps.gateway.delete(ref)));
-    await this.#deps.gateway.delete({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: anchor.metadata.name, namespace: this.#ns, uid: anchor.metadata.uid } });
   }
 
   #policy(cfg: Config) {
@@ -196,15 +331,30 @@ export class ServiceManager implements ServiceApi {
     };
   }
 
-  /** The verdict from the caches alone (no log tail): for polls, metrics and progress. */
+  /** The verdict from the anchor and the caches alone (no log tail): for polls, metrics, progress, the sweeper. */
   verdictOf(record: ServiceRecord, anchor: KubeObject): Verdict {
-    const stopPending = record.stop_pending || this.#stopping.has(`${record.jhub_credential}\0${record.servername}`);
-    const pods = this.#deps.cache.podsOf(anchor.metadata.name);
+    const judged = judgeLifecycle(lifecycleOf(anchor), this.#now());
+    if (judged) return judged;
+    return this.liveVerdict(record, anchor);
+  }
+
+  /** The verdict of the pods and events of this start, whatever the anchor says. */
+  liveVerdict(record: ServiceRecord, anchor: KubeObject, logTail?: string): Verdict {
+    const pods = this.#deps.cache.podsOf(anchor.metadata.name, record.start_id);
     const policy = this.#policy(this.#deps.config());
     // Events matter only for the main pod, the one interpret() judges.
     const main = mainPod(pods, policy.mainContainer);
     const events = main ? this.#deps.cache.eventsOf(main.metadata.name) : [];
-    return interpret({ stopPending, pods, events }, policy);
+    return interpret({ stopPending: record.stop_pending, pods, events, ...(logTail !== undefined ? { logTail } : {}) }, policy);
+  }
+
+  /** The verdict with the failed container's log tail when a failure needs it (one API call per failed container, cached). */
+  async verdictWithLogs(record: ServiceRecord, anchor: KubeObject): Promise<PollAnswer> {
+    const verdict = this.verdictOf(record, anchor);
+    if (!verdict.needsLogTail) return withoutHints(verdict);
+    const pods = this.#deps.cache.podsOf(anchor.metadata.name, record.start_id);
+    const tail = await this.#logTail(verdict.needsLogTail.pod, verdict.needsLogTail.container, pods, this.#deps.config().services.status_information.container_logs_lines);
+    return withoutHints(this.liveVerdict(record, anchor, tail));
   }
 
   /** Services by state, for the metrics. */
@@ -215,19 +365,9 @@ export class ServiceManager implements ServiceApi {
   }
 
   async poll(principal: Principal, servername: string): Promise<PollAnswer> {
-    const found = validServername(servername) ? this.#lookup(principal.credential, servername) : undefined;
-    if (!found) throw notFound();
-    const cfg = this.#deps.config();
-    const pods = this.#deps.cache.podsOf(found.anchor.metadata.name);
-    let verdict: Verdict = this.verdictOf(found.record, found.anchor);
-    if (verdict.needsLogTail) {
-      const logTail = await this.#logTail(verdict.needsLogTail.pod, verdict.needsLogTail.container, pods, cfg.services.status_information.container_logs_lines);
-      const stopPending = found.record.stop_pending;
-      const events = this.#deps.cache.eventsOf(verdict.needsLogTail.pod);
-      verdict = interpret({ stopPending, pods, events, logTail }, this.#policy(cfg));
-    }
-    const { needsLogTail: _unused, ...answer } = verdict;
-    return answer;
+    const found = await this.#find(principal.credential, servername);
+    if (!found) throw notFoundError();
+    return this.verdictWithLogs(found.record, found.anchor);
   }
 
   /** Reads a failed container's log tail once and keeps it: the only API call a poll can make. */
@@ -245,13 +385,13 @@ export class ServiceManager implements ServiceApi {
   }
 
   async update(principal: Principal, servername: string, body: unknown): Promise<ServiceRecord> {
-    const found = validServername(servername) ? this.#lookup(principal.credential, servername) : undefined;
-    if (!found) throw notFound();
+    const found = await this.#find(principal.credential, servername);
+    if (!found) throw notFoundError();
     const cfg = this.#deps.config();
     const record = found.record;
     const log = this.#deps.logger.child({ uuidcode: servername, credential: principal.credential, action: 'update' });
     const extra = (body && typeof body === 'object' && !Array.isArray(body) ? (body as { user_options?: unknown }).user_options : undefined) ?? {};
-    if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) throw badRequest('user_options must be an object');
+    if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) throw invalidInput('user_options must be an object');
     const userOptions = { ...record.user_options, ...(extra as Record<string, unknown>) };
     const service = String(record.user_options.service ?? '');
     const req: StartRequest = {
@@ -260,43 +400,80 @@ export class ServiceManager implements ServiceApi {
     const prepared = await this.#prepare(cfg, principal.credential, req, log, 'update', userOptions);
     const owner = ownerRefTo(found.anchor);
     try {
-      for (const obj of prepared.objects as KubeObject[]) {
-        obj.metadata.ownerReferences = [owner];
-        await this.#deps.gateway.apply(obj);
-      }
+      for (const obj of prepared.objects as KubeObject[]) await this.#deps.gateway.apply(attachOwner(obj, owner));
     } catch (err) {
-      throw failure(500, cfg.error_messages.update ?? 'Could not update service.', (err as Error).message);
+      throw failedError(cfg.error_messages.update ?? 'Could not update service.', (err as Error).message, err);
     }
     // Objects the update added are removed with the service, too.
     const known = new Set(record.objects ?? []);
     const added = (prepared.objects as KubeObject[]).map(objectRef).filter((r) => !known.has(r));
     if (added.length) {
       const updated = { ...record, objects: [...known, ...added] };
-      await this.#deps.gateway.apply({ ...buildAnchor(this.#deps.env.deploymentName, this.#ns, updated) });
+      const anchor = buildAnchor(this.#deps.env.deploymentName, this.#ns, updated, found.anchor.metadata.annotations ?? {});
+      await this.#deps.gateway.apply(anchor);
     }
     log.info('service updated');
     return record;
   }
 
   async stop(principal: Principal, servername: string): Promise<void> {
-    const found = validServername(servername) ? this.#lookup(principal.credential, servername) : undefined;
-    if (!found) throw notFound();
-    const key = `${principal.credential}\0${servername}`;
     const log = this.#deps.logger.child({ uuidcode: servername, credential: principal.credential, action: 'stop' });
-    this.#stopping.add(key);
+    const found = await this.#find(principal.credential, servername);
+    if (!found) {
+      if (validServername(servername)) await this.#leaveStopMarker(principal.credential, servername, log);
+      throw notFoundError();
+    }
     try {
-      await this.#removeAll(found.record, found.anchor);
-      this.#justCreated.delete(key);
+      await this.#removeStart(found, log);
       log.info('service stopped');
       this.#deps.observer?.stopped?.(found.record);
     } catch (err) {
       log.error({ err: (err as Error).message }, 'stop failed');
-      if (err instanceof HttpError) throw err;
+      if (isDomainError(err)) throw err;
       const cfg = this.#deps.config();
-      throw failure(500, cfg.error_messages.stop ?? 'Could not stop service.', (err as Error).message);
-    } finally {
-      setTimeout(() => this.#stopping.delete(key), 30_000).unref();
+      throw failedError(cfg.error_messages.stop ?? 'Could not stop service.', (err as Error).message, err);
+    }
+  }
+
+  /** A stop found nothing: a start of this servername may still be on its way; leave a marker it will meet. */
+  async #leaveStopMarker(credential: string, servername: string, log: AppLogger): Promise<void> {
+    const marker = buildStopMarker(this.#deps.env.deploymentName, this.#ns, credential, servername, new Date(this.#now()).toISOString());
+    const result = await this.#deps.gateway.create(marker).catch((err: unknown) => {
+      log.warning({ err: (err as Error).message }, 'could not leave a stop marker');
+      return undefined;
+    });
+    if (result && !result.created) {
+      // A start created its anchor meanwhile: stop that one.
+      const current = await this.#deps.gateway.read<KubeObject>(marker);
+      const record = current && !isStopMarker(current) ? readRecord(current) : undefined;
+      if (current && record && record.jhub_credential === credential) await this.#removeStart({ record, anchor: current }, log);
     }
   }
 }
 
+/** The object with the anchor as an owner, keeping any owner references the template declared. */
+export function attachOwner(obj: KubeObject, owner: ReturnType<typeof ownerRefTo>): KubeObject {
+  const declared = (obj.metadata.ownerReferences ?? []).filter((ref) => ref.uid !== owner.uid);
+  return { ...obj, metadata: { ...obj.metadata, ownerReferences: [...declared, owner] } };
+}
+
+function withoutHints(verdict: Verdict): PollAnswer {
+  const { needsLogTail: _unused, ...answer } = verdict;
+  return answer;
+}
+
+/** Template problems as domain errors; the admin's message for a missing service when configured. */
+function templateToDomain(err: unknown, cfg: Config): unknown {
+  if (!isTemplateError(err)) return err;
+  switch (err.code) {
+    case 'bad_service':
+      return new DomainError('template_bad_service', err.message, { detail: err.message });
+    case 'not_found':
+    case 'no_update': {
+      const userMessage = err.code === 'not_found' && err.message.startsWith("Couldn't find") ? (cfg.error_messages.template_not_found ?? err.message) : err.message;
+      return new DomainError('template_not_found', userMessage, { detail: err.message });
+    }
+    default:
+      return new DomainError('template_invalid', err.message, { detail: err.message });
+  }
+}

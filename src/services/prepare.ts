@@ -14,6 +14,8 @@ export interface PrepareRequest {
   service: string;
   userId: number;
   userOptions: Record<string, unknown>;
+  /** Site keywords of this start (flavors). */
+  keywords?: Record<string, string>;
 }
 
 /** Throws TemplateError for an unknown service, a bad template or a refused user option. */
@@ -38,6 +40,7 @@ export async function prepareService(cfg: Config, env: ManagerEnv, req: PrepareR
     namespace: env.serviceNamespace,
     deploymentName: env.deploymentName,
     userOptions: req.userOptions,
+    extraKeywords: req.keywords,
     labels: startLabels(env.deploymentName, {
       servername: req.servername, start_id: req.startId, jhub_credential: req.credential, jhub_user_id: req.userId,
     }),

@@ -3,29 +3,22 @@
 // pulling, container started, ready, or the failure with events and log tail).
 //
 // Driven by the watch caches (cache.subscribe), not by a timer; one event per
-// step reached; fire-and-forget: a per-service queue (bounded) delivered one
+// step reached, claimed on the anchor so that it is sent once across replicas
+// and restarts; fire-and-forget: a per-start queue (bounded) delivered one
 // request at a time with a timeout, so neither a start nor a poll ever waits
-// for the hub, and a hub that is down costs a logged warning. A service is
-// forgotten once ready, failed, stopped or replaced. The token is never logged.
+// for the hub, and a hub that is down costs a logged warning. The token is
+// never logged.
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Config } from '../config/schema.js';
 import type { AppLogger } from '../logging/logger.js';
-import { interpret, mainPod, type EventView, type PodView, type StatusPolicy, type Verdict } from '../status/interpret.js';
-import { hubEvent, isNewStep, progressStep, type HubProgressEvent, type ProgressStep } from '../status/progress.js';
-import { labelValue } from '../templates/names.js';
-import { anchorName, LABELS } from './anchor.js';
-import type { ServiceObserver } from './manager.js';
+import type { KubeGateway, KubeObject } from '../kube/gateway.js';
+import { mainPod, type EventView, type PodView, type Verdict } from '../status/interpret.js';
+import { hubEvent, progressStep, STEPS, type HubProgressEvent, type ProgressStep, type StepName } from '../status/progress.js';
+import { ANNOTATIONS, judgeLifecycle, lifecycleOf, type Lifecycle } from './lifecycle.js';
+import type { ReplicaIdentity, ServiceObserver } from './manager.js';
 import type { Certs, StartRequest } from './request.js';
 import type { ServiceRecord } from './types.js';
-
-/** What the reporter reads from the watch caches (ServiceCache fits). */
-export interface ProgressCache {
-  subscribe(listener: (anchorName: string) => void): () => void;
-  byAnchor(anchorName: string): { record: ServiceRecord } | undefined;
-  podsOf(anchorName: string): Array<PodView & { metadata: { labels?: Record<string, string> } }>;
-  eventsOf(podName: string): EventView[];
-}
 
 /** Where an event goes: the resolved status URL, the hub's token, TLS material for internal_ssl hubs. */
 export interface ProgressTarget {
@@ -36,56 +29,6 @@ export interface ProgressTarget {
 
 /** Sends one event; resolves to the HTTP status. Rejects on network errors and timeouts. */
 export type ProgressSender = (target: ProgressTarget, event: HubProgressEvent, timeoutMs: number) => Promise<number>;
-
-export interface ProgressReporterOptions {
-  cache: ProgressCache;
-  config: () => Config;
-  logger: AppLogger;
-  /** Reads the last lines of a container's log (KubeGateway.podLogTail with the service namespace bound). */
-  logTail: (pod: string, container: string, lines: number) => Promise<string>;
-  /** Default: an HTTP(S) POST with `Authorization: token <JUPYTERHUB_API_TOKEN>`. */
-  send?: ProgressSender;
-  /** Per request; default 5 s. */
-  timeoutMs?: number;
-  /** Events waiting per service; older progress events are dropped first. Default 8. */
-  queueLimit?: number;
-  /** Consecutive failed deliveries after which a service's events are given up. Default 3. */
-  maxFailures?: number;
-  /**
-   * The first event waits this long after the start: the hub records its own "backend
-   * communication successful" event when the 201 reaches it, and ours should come after. Default 300 ms.
-   */
-  firstDelayMs?: number;
-  /** A failure is reported this long after it is seen, so that the events about it are in. Default 1 s. */
-  failureSettleMs?: number;
-  /** A service that is neither ready nor failed after this long is forgotten. Default 1 h. */
-  maxAgeMs?: number;
-  /** Services followed at most (the oldest is forgotten first). Default 10,000. */
-  maxServices?: number;
-}
-
-interface Tracked {
-  anchor: string;
-  servername: string;
-  startId: string;
-  objects: readonly string[];
-  target: ProgressTarget;
-  /** For log lines: the hub's origin (the status URL itself is an env value, masked in logs). */
-  where: string;
-  last?: ProgressStep;
-  queue: HubProgressEvent[];
-  sending: boolean;
-  failures: number;
-  /** The final step is queued: forget the service once the queue is empty. */
-  done: boolean;
-  /** The anchor of this start was seen in the cache (so its disappearance means stopped). */
-  seen: boolean;
-  logTailRequested: boolean;
-  logTail?: string;
-  notBefore: number;
-  timer?: NodeJS.Timeout;
-  startedAt: number;
-}
 
 /** Resolves JUPYTERHUB_STATUS_URL: absolute as it is, else relative to JUPYTERHUB_API_URL (EventBackendSpawner sends `users/progress/status/<user>/<server>`). */
 export function resolveStatusUrl(statusUrl: string, apiUrl: string | undefined): URL | undefined {
@@ -132,237 +75,322 @@ function tlsFrom(certs: Certs | undefined): ProgressTarget['tls'] {
   return certs ? { ca: certs.cafile, cert: certs.certfile, key: certs.keyfile } : undefined;
 }
 
+/** What the reporter reads from the watch caches (ServiceCache fits). */
+export interface ProgressCache {
+  subscribe(listener: (anchorName: string) => void): () => void;
+  byAnchor(anchorName: string): { record: ServiceRecord; anchor: KubeObject } | undefined;
+  podsOf(anchorName: string, startId: string): PodView[];
+  eventsOf(podName: string): EventView[];
+  all(): Iterable<{ anchor: KubeObject }>;
+}
+
+export interface ProgressReporterOptions {
+  cache: ProgressCache;
+  /** Claims a step on the anchor (compare-and-swap) and reads the env Secret of a start taken over. */
+  gateway: Pick<KubeGateway, 'annotate' | 'read'>;
+  namespace: string;
+  identity: ReplicaIdentity;
+  /** The live verdict of a start's pods and events (ServiceManager.liveVerdict). */
+  liveVerdict: (record: ServiceRecord, anchor: KubeObject) => Verdict;
+  config: () => Config;
+  logger: AppLogger;
+  /** Default: an HTTP(S) POST with `Authorization: token <JUPYTERHUB_API_TOKEN>`. */
+  send?: ProgressSender;
+  /** Per request; default 5 s. */
+  timeoutMs?: number;
+  /** Events waiting per service; older progress events are dropped first. Default 8. */
+  queueLimit?: number;
+  /** Consecutive failed deliveries after which a service's events are given up. Default 3. */
+  maxFailures?: number;
+  /**
+   * The first event waits this long after the start: the hub records its own "backend
+   * communication successful" event when the 201 reaches it, and ours should come after. Default 300 ms.
+   */
+  firstDelayMs?: number;
+  /** Another replica's start is taken over when a step stays unclaimed this long. Default 3 s. */
+  takeoverMs?: number;
+  /** A start older than this gets no progress events. Default 1 h. */
+  maxAgeMs?: number;
+  now?: () => number;
+}
+
+/** A start this process sends events for. */
+interface Sending {
+  uid: string;
+  servername: string;
+  startId: string;
+  target: ProgressTarget | undefined;
+  where: string;
+  queue: HubProgressEvent[];
+  sending: boolean;
+  failures: number;
+  notBefore: number;
+  timer?: NodeJS.Timeout;
+}
+
+/** Progress steps sent, kept on the anchor for operators (bounded). */
+const PROGRESS_LOG_MAX = 20;
+
+/**
+ * Sends each progress step of a start once, whichever replica sees it: the step
+ * is claimed on the anchor by a compare-and-swap of its `k8smgr.io/progress`
+ * annotation, and only the winner sends. The replica that took the start claims
+ * at once; any other replica (or this one after a restart) claims a step that
+ * stays unclaimed for `takeoverMs`, reading the hub's URL and token from the
+ * start's env Secret. A failure is sent only once the sweeper has recorded it
+ * on the anchor, so the hub sees exactly what later polls answer.
+ */
 export class ProgressReporter implements ServiceObserver {
-  readonly #opts: Required<Omit<ProgressReporterOptions, 'send'>> & { send: ProgressSender };
-  readonly #tracked = new Map<string, Tracked>();
-  readonly #unsubscribe: () => void;
+  readonly #o: Required<Omit<ProgressReporterOptions, 'send'>> & { send: ProgressSender };
+  /** Targets of the starts this process took, by anchor uid (the hub's token is never written elsewhere). */
+  readonly #ownTargets = new Map<string, ProgressTarget | undefined>();
+  readonly #sending = new Map<string, Sending>();
+  /** When this process first saw a step unclaimed, by `<uid>/<step>`. */
+  readonly #firstSeen = new Map<string, number>();
+  readonly #busy = new Set<string>();
+  readonly #again = new Set<string>();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #unsubscribe: (() => void) | undefined;
   #closed = false;
 
   constructor(opts: ProgressReporterOptions) {
-    this.#opts = {
+    this.#o = {
       send: postProgress,
       timeoutMs: 5000,
       queueLimit: 8,
       maxFailures: 3,
       firstDelayMs: 300,
-      failureSettleMs: 1000,
+      takeoverMs: 3000,
       maxAgeMs: 60 * 60_000,
-      maxServices: 10_000,
+      now: Date.now,
       ...opts,
     };
-    this.#unsubscribe = opts.cache.subscribe((name) => this.#onChange(name));
   }
 
-  /** Services currently followed (for tests and metrics). */
+  start(): void {
+    if (this.#unsubscribe || this.#closed) return;
+    this.#unsubscribe = this.#o.cache.subscribe((name) => this.#onChange(name));
+    for (const { anchor } of this.#o.cache.all()) this.#onChange(anchor.metadata.name);
+  }
+
+  /** Starts followed right now (for tests and metrics). */
   get size(): number {
-    return this.#tracked.size;
+    return this.#sending.size;
   }
 
-  started(record: ServiceRecord, request: StartRequest): void {
+  started(record: ServiceRecord, request: StartRequest, anchor: KubeObject): void {
     if (this.#closed) return;
-    try {
-      this.#follow(record, request);
-    } catch (err) {
-      // Progress is a courtesy: it never fails a start.
-      this.#opts.logger.warning({ uuidcode: record.servername, err: (err as Error).message }, 'progress events not set up');
-    }
-  }
-
-  #follow(record: ServiceRecord, request: StartRequest): void {
-    const anchor = anchorName(record.jhub_credential, record.servername);
-    this.#forget(anchor);
-    this.#sweep();
-    const log = this.#opts.logger.child({ uuidcode: record.servername, start_id: record.start_id });
     const url = resolveStatusUrl(request.statusUrl, request.env.JUPYTERHUB_API_URL);
-    if (!url || !request.apiToken) {
-      log.debug('no usable JUPYTERHUB_STATUS_URL (or no token): no progress events for this start');
-      return;
-    }
     const tls = tlsFrom(request.certs);
-    const now = Date.now();
-    const tracked: Tracked = {
-      anchor,
-      servername: record.servername,
-      startId: record.start_id,
-      objects: record.objects ?? [],
-      target: { url, token: request.apiToken, ...(tls ? { tls } : {}) },
-      where: url.origin,
-      queue: [],
-      sending: false,
-      failures: 0,
-      done: false,
-      seen: false,
-      logTailRequested: false,
-      notBefore: now + this.#opts.firstDelayMs,
-      startedAt: now,
-    };
-    this.#tracked.set(anchor, tracked);
-    // The objects exist now: that is the first step, whatever the pods already show.
-    const created = progressStep({
-      objects: tracked.objects, pods: [], events: [], mainContainer: '',
-      verdict: { running: true, state: 'starting', details: { error: '', detailed_error: '' } },
-    });
-    tracked.last = created;
-    this.#enqueue(tracked, hubEvent(created));
-    this.#evaluate(tracked);
-  }
-
-  startFailed(servername: string, _reason: string): void {
-    // The hub hears this failure from the 5xx answer itself; stop following any
-    // earlier start of this servername.
-    for (const t of [...this.#tracked.values()]) if (t.servername === servername) this.#forget(t.anchor);
-  }
-
-  stopped(record: ServiceRecord): void {
-    const t = this.#tracked.get(anchorName(record.jhub_credential, record.servername));
-    if (t && t.startId === record.start_id) this.#forget(t.anchor);
+    const target = url && request.apiToken ? { url, token: request.apiToken, ...(tls ? { tls } : {}) } : undefined;
+    if (!target) this.#o.logger.debug({ uuidcode: record.servername }, 'no usable JUPYTERHUB_STATUS_URL (or no token): no progress events for this start');
+    this.#ownTargets.set(anchor.metadata.uid ?? '', target);
+    this.#onChange(anchor.metadata.name);
   }
 
   close(): void {
     this.#closed = true;
-    this.#unsubscribe();
-    for (const anchor of [...this.#tracked.keys()]) this.#forget(anchor);
+    this.#unsubscribe?.();
+    for (const timer of this.#timers) clearTimeout(timer);
+    for (const s of this.#sending.values()) if (s.timer) clearTimeout(s.timer);
+    this.#sending.clear();
   }
 
-  #onChange(anchor: string): void {
-    const t = this.#tracked.get(anchor);
-    if (!t) return;
-    try {
-      this.#evaluate(t);
-    } catch (err) {
-      // Never let a progress problem disturb the watch caches.
-      this.#opts.logger.warning({ uuidcode: t.servername, err: (err as Error).message }, 'progress evaluation failed');
+  #later(ms: number, fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      fn();
+    }, ms);
+    timer.unref();
+    this.#timers.add(timer);
+  }
+
+  #onChange(anchorName: string): void {
+    if (this.#closed) return;
+    if (this.#busy.has(anchorName)) {
+      this.#again.add(anchorName);
+      return;
     }
+    this.#busy.add(anchorName);
+    this.#evaluate(anchorName)
+      .catch((err: unknown) => this.#o.logger.warning({ anchor: anchorName, err: (err as Error).message }, 'progress evaluation failed'))
+      .finally(() => {
+        this.#busy.delete(anchorName);
+        if (this.#again.delete(anchorName)) this.#onChange(anchorName);
+      });
   }
 
-  #forget(anchor: string): void {
-    const t = this.#tracked.get(anchor);
-    if (!t) return;
-    if (t.timer) clearTimeout(t.timer);
-    t.queue.length = 0;
-    t.done = true;
-    this.#tracked.delete(anchor);
-  }
-
-  #sweep(): void {
-    const now = Date.now();
-    for (const t of [...this.#tracked.values()]) if (now - t.startedAt > this.#opts.maxAgeMs) this.#forget(t.anchor);
-    while (this.#tracked.size >= this.#opts.maxServices) {
-      const oldest = this.#tracked.keys().next().value;
-      if (oldest === undefined) break;
-      this.#forget(oldest);
+  /** The step this start has reached that the hub has not heard of yet, or undefined. */
+  #nextStep(record: ServiceRecord, anchor: KubeObject, lc: Lifecycle, now: number): ProgressStep | undefined {
+    const cfg = this.#o.config().services;
+    const judged = judgeLifecycle(lc, now);
+    let verdict: Verdict;
+    if (judged) {
+      if (judged.running) return undefined;
+      // A failure goes out once the sweeper has recorded it (with its log tail).
+      if (!lc.failure) return undefined;
+      verdict = judged;
+    } else {
+      verdict = this.#o.liveVerdict(record, anchor);
+      if (verdict.state === 'failed') return undefined;
     }
+    const claimed = lc.progress ? STEPS.indexOf(lc.progress as StepName) : -1;
+    const pods = this.#o.cache.podsOf(anchor.metadata.name, record.start_id);
+    const main = mainPod(pods, cfg.container_main_name);
+    const events = main ? this.#o.cache.eventsOf(main.metadata.name) : [];
+    const reached = progressStep({ objects: record.objects ?? [], pods, events, verdict, mainContainer: cfg.container_main_name });
+    // The first event says the objects exist, whatever the pods already show.
+    const step = claimed < 0 && reached.step !== 'failed'
+      ? progressStep({ objects: record.objects ?? [], pods: [], events: [], verdict: { running: true, state: 'starting', details: { error: '', detailed_error: '' } }, mainContainer: '' })
+      : reached;
+    return step.rank > claimed ? step : undefined;
   }
 
-  #evaluate(t: Tracked): void {
-    if (t.done || this.#tracked.get(t.anchor) !== t) return;
-    const cached = this.#opts.cache.byAnchor(t.anchor);
-    if (cached && cached.record.start_id === t.startId) {
-      if (cached.record.stop_pending) return this.#forget(t.anchor);
-      t.seen = true;
-    } else if (t.seen) {
-      // Our anchor is gone or replaced: stopped, or another start took over.
-      return this.#forget(t.anchor);
-    }
-    const cfg = this.#opts.config().services;
-    const policy: StatusPolicy = {
-      mainContainer: cfg.container_main_name,
-      failingEventTypes: cfg.pod_events_to_fail,
-      eventsShown: cfg.status_information.pod_events_no,
-    };
-    const startLabel = labelValue(t.startId);
-    const pods = this.#opts.cache.podsOf(t.anchor).filter((p) => p.metadata.labels?.[LABELS.startId] === startLabel);
-    const main = mainPod(pods, policy.mainContainer);
-    const events = main ? this.#opts.cache.eventsOf(main.metadata.name) : [];
-    const verdict: Verdict = interpret({ stopPending: false, pods, events, ...(t.logTail !== undefined ? { logTail: t.logTail } : {}) }, policy);
-    if (verdict.needsLogTail && t.logTail === undefined) {
-      // A failure: its event waits for the log tail (read once), then this runs again.
-      // It waits failureSettleMs first: the kubelet records its Warning event about the
-      // same time the container state changes, and the user should see both.
-      if (!t.logTailRequested) {
-        t.logTailRequested = true;
-        const { pod, container } = verdict.needsLogTail;
-        const read = () => {
-          if (t.done) return;
-          this.#opts
-            .logTail(pod, container, cfg.status_information.container_logs_lines)
-            .catch((err: unknown) => `(log not available: ${(err as Error).message})`)
-            .then((tail) => {
-              t.logTail = tail;
-              this.#onChange(t.anchor);
-            }, () => undefined);
-        };
-        if (this.#opts.failureSettleMs > 0) setTimeout(read, this.#opts.failureSettleMs).unref();
-        else read();
+  async #evaluate(anchorName: string): Promise<void> {
+    const service = this.#o.cache.byAnchor(anchorName);
+    if (!service) return;
+    const { record, anchor } = service;
+    const uid = anchor.metadata.uid ?? '';
+    const lc = lifecycleOf(anchor);
+    const now = this.#o.now();
+    // Only starts made with the lifecycle annotations, not yet complete, not too old.
+    if (lc.deleting || lc.phase === undefined || (lc.phase === 'creating' && !lc.failure)) return;
+    if (lc.progress === 'ready' || lc.progress === 'failed') return this.#forgetLater(uid);
+    if (now - (Date.parse(record.start_date) || now) > this.#o.maxAgeMs) return;
+
+    const step = this.#nextStep(record, anchor, lc, now);
+    if (!step) return;
+    const mine = lc.createdBy === `${this.#o.identity.replica}/${this.#o.identity.boot}`;
+    if (!mine) {
+      const key = `${uid}/${step.step}`;
+      const first = this.#firstSeen.get(key) ?? now;
+      this.#firstSeen.set(key, first);
+      if (this.#firstSeen.size > 10_000) this.#firstSeen.delete(this.#firstSeen.keys().next().value as string);
+      if (now - first < this.#o.takeoverMs) {
+        this.#later(first + this.#o.takeoverMs - now + 10, () => this.#onChange(anchorName));
+        return;
       }
-      return;
     }
-    const step = progressStep({ objects: t.objects, pods, events, verdict, mainContainer: policy.mainContainer });
-    if (!isNewStep(t.last, step)) return;
-    t.last = step;
-    if (step.final) t.done = true;
-    this.#enqueue(t, hubEvent(step));
+    const entry = { progress: hubEvent(step).progress, summary: step.summary, at: new Date(now).toISOString() };
+    const log = [...progressLogOf(anchor), entry].slice(-PROGRESS_LOG_MAX);
+    const claim = await this.#o.gateway.annotate<KubeObject>(anchor, {
+      [ANNOTATIONS.progress]: step.step,
+      [ANNOTATIONS.progressLog]: JSON.stringify(log),
+    }, { resourceVersion: anchor.metadata.resourceVersion ?? '' });
+    // Lost: another replica claimed, or the anchor changed; the watch brings the new state.
+    if (typeof claim === 'string') return;
+    const sending = await this.#sendingFor(service, mine);
+    if (sending) this.#enqueue(sending, hubEvent(step));
   }
 
-  #enqueue(t: Tracked, event: HubProgressEvent): void {
-    t.queue.push(event);
-    while (t.queue.length > this.#opts.queueLimit) {
-      // Drop the oldest progress event; a final one (the last queued) always stays.
-      t.queue.shift();
-    }
-    this.#pump(t);
+  async #sendingFor(service: { record: ServiceRecord; anchor: KubeObject }, mine: boolean): Promise<Sending | undefined> {
+    const uid = service.anchor.metadata.uid ?? '';
+    const existing = this.#sending.get(uid);
+    if (existing) return existing;
+    const target = this.#ownTargets.has(uid) ? this.#ownTargets.get(uid) : await this.#targetFromSecret(service.record);
+    if (!target) return undefined;
+    const sending: Sending = {
+      uid,
+      servername: service.record.servername,
+      startId: service.record.start_id,
+      target,
+      where: target.url.origin,
+      queue: [],
+      sending: false,
+      failures: 0,
+      notBefore: mine ? (Date.parse(service.record.start_date) || 0) + this.#o.firstDelayMs : 0,
+    };
+    this.#sending.set(uid, sending);
+    return sending;
   }
 
-  #pump(t: Tracked): void {
-    if (t.sending || t.timer) return;
-    if (t.queue.length === 0) {
-      if (t.done && this.#tracked.get(t.anchor) === t) this.#tracked.delete(t.anchor);
-      return;
+  /** The hub's status URL and token of a start another process took, from its env Secret. */
+  async #targetFromSecret(record: ServiceRecord): Promise<ProgressTarget | undefined> {
+    const ref = (record.objects ?? []).find((o) => o.startsWith('v1|Secret/'));
+    if (!ref) return undefined;
+    const secret = await this.#o.gateway.read<KubeObject & { data?: Record<string, string> }>({
+      apiVersion: 'v1', kind: 'Secret', metadata: { name: ref.slice('v1|Secret/'.length), namespace: this.#o.namespace },
+    }).catch(() => undefined);
+    const value = (key: string) => {
+      const b64 = secret?.data?.[key];
+      return b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8');
+    };
+    const url = resolveStatusUrl(value('JUPYTERHUB_STATUS_URL') ?? '', value('JUPYTERHUB_API_URL'));
+    const token = value('JUPYTERHUB_API_TOKEN');
+    return url && token ? { url, token } : undefined;
+  }
+
+  /** A start whose final step is claimed: forget it once its queue is sent. */
+  #forgetLater(uid: string): void {
+    const s = this.#sending.get(uid);
+    if (!s || (s.queue.length === 0 && !s.sending)) {
+      this.#sending.delete(uid);
+      this.#ownTargets.delete(uid);
     }
-    const wait = t.notBefore - Date.now();
+  }
+
+  #enqueue(s: Sending, event: HubProgressEvent): void {
+    s.queue.push(event);
+    // Drop the oldest progress event; a final one (the last queued) always stays.
+    while (s.queue.length > this.#o.queueLimit) s.queue.shift();
+    this.#pump(s);
+  }
+
+  #pump(s: Sending): void {
+    if (s.sending || s.timer || this.#closed) return;
+    if (s.queue.length === 0) return;
+    const wait = s.notBefore - this.#o.now();
     if (wait > 0) {
-      t.timer = setTimeout(() => {
-        t.timer = undefined;
-        this.#pump(t);
+      s.timer = setTimeout(() => {
+        s.timer = undefined;
+        this.#pump(s);
       }, wait);
-      t.timer.unref();
+      s.timer.unref();
       return;
     }
-    const event = t.queue.shift() as HubProgressEvent;
-    t.sending = true;
-    const log = () => this.#opts.logger.child({ uuidcode: t.servername, start_id: t.startId, hub: t.where, progress: event.progress });
-    this.#opts
-      .send(t.target, event, this.#opts.timeoutMs)
+    const event = s.queue.shift() as HubProgressEvent;
+    s.sending = true;
+    const log = () => this.#o.logger.child({ uuidcode: s.servername, start_id: s.startId, hub: s.where, progress: event.progress });
+    const target = s.target as ProgressTarget;
+    this.#o
+      .send(target, event, this.#o.timeoutMs)
       .then(
         (status) => {
           if (status >= 200 && status < 300) {
-            t.failures = 0;
+            s.failures = 0;
             log().debug('progress event delivered');
             return;
           }
-          t.failures++;
+          s.failures++;
           // One warning per start; later failures of the same start at debug level.
-          log()[t.failures === 1 ? 'warning' : 'debug']({ status }, 'the hub refused a progress event');
+          log()[s.failures === 1 ? 'warning' : 'debug']({ status }, 'the hub refused a progress event');
           // 404: the hub does not know this server (any more): nothing later will land either.
-          if (status === 404 || status === 401 || status === 403) t.failures = this.#opts.maxFailures;
+          if (status === 404 || status === 401 || status === 403) s.failures = this.#o.maxFailures;
         },
         (err: unknown) => {
-          t.failures++;
-          log()[t.failures === 1 ? 'warning' : 'debug']({ err: (err as Error).message }, 'progress event not delivered to the hub');
+          s.failures++;
+          log()[s.failures === 1 ? 'warning' : 'debug']({ err: (err as Error).message }, 'progress event not delivered to the hub');
         },
       )
       .finally(() => {
-        t.sending = false;
-        if (t.failures >= this.#opts.maxFailures) {
-          if (this.#tracked.get(t.anchor) === t) {
-            log().info({ failures: t.failures }, 'giving up progress events for this start');
-            this.#forget(t.anchor);
-          }
-          return;
+        s.sending = false;
+        if (s.failures >= this.#o.maxFailures) {
+          log().info({ failures: s.failures }, 'giving up progress events for this start');
+          s.queue.length = 0;
         }
-        this.#pump(t);
+        if (event.failed || /Service is ready/.test(event.html_message) || s.queue.length === 0) this.#forgetLater(s.uid);
+        this.#pump(s);
       })
       .catch(() => undefined);
+  }
+}
+
+function progressLogOf(anchor: KubeObject): Array<{ progress: number; summary: string; at: string }> {
+  try {
+    const parsed = JSON.parse(anchor.metadata.annotations?.[ANNOTATIONS.progressLog] ?? '[]') as unknown;
+    return Array.isArray(parsed) ? (parsed as Array<{ progress: number; summary: string; at: string }>) : [];
+  } catch {
+    return [];
   }
 }
 
@@ -379,7 +407,7 @@ export function combineObservers(...observers: Array<ServiceObserver | undefined
     }
   };
   return {
-    started: (record, request) => each((o) => o.started?.(record, request)),
+    started: (record, request, anchor) => each((o) => o.started?.(record, request, anchor)),
     startFailed: (servername, reason) => each((o) => o.startFailed?.(servername, reason)),
     stopped: (record) => each((o) => o.stopped?.(record)),
   };

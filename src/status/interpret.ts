@@ -94,6 +94,17 @@ export type Verdict = PollAnswer & {
   needsLogTail?: { pod: string; container: string };
 };
 
+/** Shown in place of the log of a container that has not started (pending, unschedulable, image not pulled). */
+export const NOT_STARTED = '(none: the container has not started)';
+
+type ContainerStatusView = NonNullable<NonNullable<PodView['status']>['containerStatuses']>[number];
+
+/** True when the container has run at some point, so that it may have written a log. */
+export function hasRun(status: ContainerStatusView | undefined): boolean {
+  if (!status) return false;
+  return Boolean(status.state?.running || status.state?.terminated || status.lastState?.terminated || (status.restartCount ?? 0) > 0);
+}
+
 const starting = (error = ''): Verdict => ({ running: true, state: 'starting', details: { error, detailed_error: '' } });
 
 export function interpret(input: StatusInput, policy: StatusPolicy): Verdict {
@@ -103,17 +114,19 @@ export function interpret(input: StatusInput, policy: StatusPolicy): Verdict {
   const pod = mainPod(input.pods, policy.mainContainer);
   if (!pod) return starting();
   const shown = lastEvents(input.events, policy.eventsShown);
+  const main = pod.status?.containerStatuses?.find((c) => c.name === policy.mainContainer);
+  // A container that never ran has no log; the user is told so, not what the log API answers.
+  const ran = hasRun(main);
   const failed = (error: string): Verdict => ({
     running: false,
     state: 'failed',
-    details: { error, detailed_error: failureDetail(shown, input.logTail) },
-    ...(input.logTail === undefined ? { needsLogTail: { pod: pod.metadata.name, container: policy.mainContainer } } : {}),
+    details: { error, detailed_error: failureDetail(shown, ran ? input.logTail : NOT_STARTED) },
+    ...(ran && input.logTail === undefined ? { needsLogTail: { pod: pod.metadata.name, container: policy.mainContainer } } : {}),
   });
 
   const phase = pod.status?.phase ?? 'Pending';
   if (phase === 'Failed' || phase === 'Succeeded' || phase === 'Unknown') return failed(`Service status is ${phase}`);
 
-  const main = pod.status?.containerStatuses?.find((c) => c.name === policy.mainContainer);
   if (main?.state?.terminated) return failed('Service status is in state terminated');
   // A container that crashed and is waiting to restart has its cause in lastState.
   if (main?.state?.waiting && main.lastState?.terminated) return failed('Service status is in state terminated');

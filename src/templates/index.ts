@@ -31,6 +31,8 @@ export interface PrepareInput {
   /** default: serviceLabels(...) of this start */
   labels?: Readonly<Record<string, string>> | undefined;
   owner?: OwnerInfo | undefined;
+  /** Site keywords of this start (e.g. a flavor's limits), replaced like replace.credential's keys. */
+  extraKeywords?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface PreparedService {
@@ -43,6 +45,10 @@ export interface PreparedService {
   files: Map<string, Buffer>;
   /** base64 tar.gz of input/ (the `<input>` value) */
   input: string;
+}
+
+function asMap(v: unknown): Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
 function prepare(input: PrepareInput, which: 'start' | 'update'): PreparedService {
@@ -79,7 +85,9 @@ function prepare(input: PrepareInput, which: 'start' | 'update'): PreparedServic
     stage: input.stage,
     credential: input.credential,
     replaceStage: settings.replaceStage,
-    replaceCredential: settings.replaceCredential,
+    replaceCredential: input.extraKeywords
+      ? { ...settings.replaceCredential, [input.credential]: { ...asMap(settings.replaceCredential?.[input.credential]), ...input.extraKeywords } }
+      : settings.replaceCredential,
     replaceStageCredential: settings.replaceStageCredential,
     userOptions: input.userOptions,
     declaredOptions,

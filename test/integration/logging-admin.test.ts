@@ -10,7 +10,7 @@ import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { buildApp, type App } from '../../src/http/app.js';
-import type { ServiceApi } from '../../src/http/routes/services.js';
+import type { ServiceApi } from '../../src/services/manager.js';
 import type { Authenticator, Group } from '../../src/auth/types.js';
 import { KubeGateway } from '../../src/kube/gateway.js';
 import { LogAdmin } from '../../src/logging/admin.js';
@@ -56,7 +56,6 @@ describe('logging handler API and its ConfigMap', () => {
     const logger = createLogger(hub);
     const admin = new LogAdmin({
       gateway,
-      kc,
       namespace,
       name: CONFIGMAP,
       hub,

@@ -85,7 +85,7 @@ async function launch(): Promise<Manager> {
   // The wiring serve.ts needs (see docs/userjobs.md): create, observer, plugin, start, stop.
   const userjobs = createUserjobs({ config: () => configStore.current, env, gateway, cache, logger });
   const services = new ServiceManager({
-    config: () => configStore.current, env, gateway, cache, logger,
+    config: () => configStore.current, env, gateway, cache, logger, identity: { replica: 'userjobs-test', boot: 'b1' },
     observer: { stopped: (record) => userjobs.onServiceStopped(record) },
   });
   await cache.waitForSync();

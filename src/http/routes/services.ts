@@ -4,14 +4,7 @@ import type { Principal } from '../../auth/types.js';
 import { principalOf } from '../auth-plugin.js';
 import { serviceSchemas as schemas } from '../schemas.js';
 import type { ServiceRecord, PollAnswer } from '../../services/types.js';
-
-export interface ServiceApi {
-  start(principal: Principal, headers: Record<string, string | string[] | undefined>, body: unknown): Promise<ServiceRecord>;
-  list(principal: Principal): ServiceRecord[];
-  poll(principal: Principal, servername: string): Promise<PollAnswer>;
-  update(principal: Principal, servername: string, body: unknown): Promise<ServiceRecord>;
-  stop(principal: Principal, servername: string): Promise<void>;
-}
+import type { ServiceApi } from '../../services/manager.js';
 
 const group = 'access_to_webservice' as const;
 

@@ -2,7 +2,7 @@
 // and logs, a log capture, a cheap hasher.
 import { buildApp, type App } from '../../../src/http/app.js';
 import type { Authenticator } from '../../../src/auth/types.js';
-import type { ServiceApi } from '../../../src/http/routes/services.js';
+import type { ServiceApi } from '../../../src/services/manager.js';
 import type { LogAdminApi } from '../../../src/http/routes/logs.js';
 import { LogHub, type LogHandler } from '../../../src/logging/hub.js';
 import { createLogger, type AppLogger } from '../../../src/logging/logger.js';
