@@ -1,0 +1,93 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ANNOTATIONS, INTERRUPTED_MESSAGE, interruptedByRestart, judgeLifecycle, lifecycleOf, nextChore, nextDeadline } from '../../../src/services/lifecycle.js';
+import { interpret, NOT_STARTED, type PodView } from '../../../src/status/interpret.js';
+
+const T0 = Date.parse('2026-11-30T12:00:00Z');
+const iso = (ms: number) => new Date(ms).toISOString();
+const anchor = (annotations: Record<string, string>, deleting = false) => ({
+  metadata: { name: 'k8smgr-x', annotations, ...(deleting ? { deletionTimestamp: iso(T0) } : {}) },
+});
+const self = { replica: 'mgr-a', boot: 'b2' };
+const policy = { failedCleanupSeconds: 300, failedRetentionSeconds: 86_400 };
+const creating = (until: number, by = 'mgr-b/b1') => ({
+  [ANNOTATIONS.phase]: 'creating', [ANNOTATIONS.createdBy]: by, [ANNOTATIONS.creatingUntil]: iso(until),
+});
+
+test('a start being created answers starting until its deadline, then interrupted, on any replica', () => {
+  const lc = lifecycleOf(anchor(creating(T0 + 20_000)));
+  assert.deepEqual(judgeLifecycle(lc, T0 + 1000), { running: true, state: 'starting', details: { error: '', detailed_error: '' } });
+  const late = judgeLifecycle(lc, T0 + 21_000);
+  assert.equal(late?.running, false);
+  assert.equal(late?.state, 'failed');
+  assert.equal(late?.details.error, INTERRUPTED_MESSAGE);
+});
+
+test('a created start is judged by its pods; a deleted anchor is stopping', () => {
+  assert.equal(judgeLifecycle(lifecycleOf(anchor({ [ANNOTATIONS.phase]: 'created' })), T0), undefined);
+  assert.equal(judgeLifecycle(lifecycleOf(anchor({ [ANNOTATIONS.phase]: 'created' }, true)), T0)?.state, 'stopping');
+  // Anchors made before the lifecycle annotations existed: the pods decide.
+  assert.equal(judgeLifecycle(lifecycleOf(anchor({})), T0), undefined);
+});
+
+test('a recorded failure is the answer from then on, whatever the pods do', () => {
+  const failure = { error: 'Service status is in state terminated', detailed_error: 'Events: ...' };
+  const lc = lifecycleOf(anchor({ [ANNOTATIONS.phase]: 'created', [ANNOTATIONS.failedAt]: iso(T0), [ANNOTATIONS.failure]: JSON.stringify(failure) }));
+  assert.deepEqual(judgeLifecycle(lc, T0 + 5000), { running: false, state: 'failed', details: failure });
+});
+
+test('a stop time answers the reason once reached', () => {
+  const lc = lifecycleOf(anchor({ [ANNOTATIONS.phase]: 'created', [ANNOTATIONS.stopAt]: iso(T0 + 60_000), [ANNOTATIONS.stopReason]: 'Runtime limit of 1 minute reached' }));
+  assert.equal(judgeLifecycle(lc, T0 + 59_000), undefined);
+  assert.deepEqual(judgeLifecycle(lc, T0 + 60_000), { running: false, state: 'failed', details: { error: 'Runtime limit of 1 minute reached', detailed_error: '' } });
+});
+
+test('the same replica restarted recognises its own unfinished start; another replica waits for the deadline', () => {
+  const lc = lifecycleOf(anchor(creating(T0 + 20_000, 'mgr-a/b1')));
+  assert.equal(interruptedByRestart(lc, self), true);
+  assert.equal(interruptedByRestart(lc, { replica: 'mgr-a', boot: 'b1' }), false, 'the creator itself is still at work');
+  assert.equal(interruptedByRestart(lc, { replica: 'mgr-c', boot: 'x' }), false);
+  assert.deepEqual(nextChore(lc, 'starting', T0, policy, self)?.kind, 'mark-interrupted');
+});
+
+test('chores: record a live failure, clean up after the grace period, remove after the retention', () => {
+  const created = { [ANNOTATIONS.phase]: 'created' };
+  assert.equal(nextChore(lifecycleOf(anchor(created)), 'running', T0, policy, self), undefined);
+  assert.deepEqual(nextChore(lifecycleOf(anchor(created)), 'failed', T0, policy, self), { kind: 'record-failure' });
+  const failed = { ...created, [ANNOTATIONS.failedAt]: iso(T0), [ANNOTATIONS.failure]: '{"error":"x","detailed_error":""}' };
+  assert.equal(nextChore(lifecycleOf(anchor(failed)), 'failed', T0 + 299_000, policy, self), undefined);
+  assert.deepEqual(nextChore(lifecycleOf(anchor(failed)), 'failed', T0 + 300_000, policy, self), { kind: 'clean-up' });
+  assert.equal(nextChore(lifecycleOf(anchor(failed)), 'failed', T0 + 300_000, { ...policy, failedCleanupSeconds: -1 }, self), undefined);
+  assert.deepEqual(nextChore(lifecycleOf(anchor(failed)), 'failed', T0, { ...policy, failedCleanupSeconds: 0 }, self), { kind: 'clean-up' });
+  const cleaned = { ...failed, [ANNOTATIONS.cleanedUp]: iso(T0 + 300_000) };
+  assert.equal(nextChore(lifecycleOf(anchor(cleaned)), 'starting', T0 + 86_399_000, policy, self), undefined);
+  assert.deepEqual(nextChore(lifecycleOf(anchor(cleaned)), 'starting', T0 + 86_400_000, policy, self), { kind: 'remove' });
+  // A start still being created is not judged by its (missing) pods.
+  assert.equal(nextChore(lifecycleOf(anchor(creating(T0 + 20_000))), 'failed', T0, policy, self), undefined);
+});
+
+test('an interrupted or timed-out start is recorded and cleaned up at once', () => {
+  const lc = lifecycleOf(anchor(creating(T0 + 20_000)));
+  assert.deepEqual(nextChore(lc, 'starting', T0 + 21_000, policy, self), { kind: 'record-failure' });
+  const recorded = lifecycleOf(anchor({ ...creating(T0 + 20_000), [ANNOTATIONS.failedAt]: iso(T0 + 21_000), [ANNOTATIONS.failure]: '{"error":"x"}' }));
+  assert.deepEqual(nextChore(recorded, 'starting', T0 + 21_500, policy, self), { kind: 'clean-up' });
+});
+
+test('nextDeadline: when the clock alone changes the decision', () => {
+  assert.equal(nextDeadline(lifecycleOf(anchor(creating(T0 + 20_000))), T0, policy), 20_001);
+  assert.equal(nextDeadline(lifecycleOf(anchor({ [ANNOTATIONS.phase]: 'created' })), T0, policy), undefined);
+});
+
+test('a container that never started: the detail says so and no log is asked for', () => {
+  const pending: PodView = {
+    metadata: { name: 'p', creationTimestamp: iso(T0) },
+    spec: { containers: [{ name: 'main' }] },
+    status: { phase: 'Pending', containerStatuses: [{ name: 'main', state: { waiting: { reason: 'ImagePullBackOff' } } }] },
+  };
+  const events = [{ type: 'Warning', reason: 'Failed', message: 'pull failed', lastTimestamp: iso(T0), metadata: { name: 'e' } }];
+  const v = interpret({ stopPending: false, pods: [pending], events }, { mainContainer: 'main', failingEventTypes: ['Warning'], eventsShown: 3 });
+  assert.equal(v.state, 'failed');
+  assert.equal(v.needsLogTail, undefined);
+  assert.ok(v.details.detailed_error.includes(NOT_STARTED.replace(/:/, ':')), v.details.detailed_error);
+  assert.ok(!/Content-Type/.test(v.details.detailed_error));
+});
