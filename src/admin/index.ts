@@ -1,0 +1,50 @@
+// createAdmin(deps): the operators' page at /admin/ for credentials of the
+// group access_to_admin (docs/admin.md). Gives `k8smgr serve` a route plugin
+// (for buildApp's `plugins`), start (after the watch caches synced: follow
+// them) and stop.
+import type { App } from '../http/app.js';
+import { loadAssets, staticDir } from './assets.js';
+
+export { packageVersion } from './assets.js';
+import { LiveFeed } from './feed.js';
+import { adminRoutes } from './routes.js';
+import { SessionStore } from './sessions.js';
+import { EventStreams } from './stream.js';
+import type { AdminDeps } from './types.js';
+
+export type { AdminDeps, AdminServices, AdminCredentials, AdminLogs, AdminUserjobs, ReplicaSource, ReplicaInfo, ReplicaIdentity } from './types.js';
+
+export interface Admin {
+  plugin: (app: App) => Promise<void>;
+  /** Reads the caches and follows them (the live table, the per-minute counts). */
+  start(): void;
+  stop(): void;
+  /** Open event streams (for tests and metrics). */
+  readonly streams: number;
+}
+
+export async function createAdmin(deps: AdminDeps, opts: { staticDir?: string } = {}): Promise<Admin> {
+  const assets = await loadAssets(opts.staticDir ?? staticDir());
+  const sessions = new SessionStore(
+    { entry: (name) => deps.credentials.snapshot().doc.credentials[name] },
+    deps.sessions,
+  );
+  const feed = new LiveFeed({
+    cache: deps.cache,
+    verdictOf: (record, anchor) => deps.services.verdictOf(record, anchor),
+    mainContainer: () => deps.config().services.container_main_name,
+    batchMs: deps.batchMs,
+  });
+  const streams = new EventStreams(feed);
+  return {
+    plugin: (app) => adminRoutes(app, { deps, assets, sessions, feed, streams }),
+    start: () => feed.start(),
+    stop: () => {
+      streams.closeAll();
+      feed.stop();
+    },
+    get streams() {
+      return streams.size;
+    },
+  };
+}
