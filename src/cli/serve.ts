@@ -24,7 +24,6 @@ import { LifecycleSweeper } from '../services/sweeper.js';
 import type { Verdict } from '../status/interpret.js';
 import { randomUUID } from 'node:crypto';
 import { createAdmin, packageVersion } from '../admin/index.js';
-import { hostname } from 'node:os';
 
 export interface ServeOptions {
   /** Print a curl line for this credential (the demo). */
@@ -126,7 +125,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
     logger, authenticator, credentials: store, lastRequests: () => authenticator.lastRequests(),
     cache, services, config: () => configStore.current, logs, userjobs: userjobs.manager,
     identity: {
-      name: hostname(), pid: process.pid, started: new Date().toISOString(), version: packageVersion(),
+      name: env.replica, pid: process.pid, started: new Date().toISOString(), version: packageVersion(),
       deployment: env.deploymentName, namespace: env.serviceNamespace,
     },
   });
