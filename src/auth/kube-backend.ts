@@ -1,11 +1,10 @@
 // The credentials document in ONE Secret in the manager's namespace,
 // `<DEPLOYMENT_NAME>-credentials`, key `credentials.json`. Watched with a
-// Reflector (label selector), written with replace + resourceVersion so two
-// replicas never overwrite each other's changes (409 = conflict, the store
-// re-reads and retries).
+// Reflector (label selector), written through the gateway with replace +
+// resourceVersion so two replicas never overwrite each other's changes
+// (conflict: the store re-reads and retries).
 import type { KubeGateway, KubeObject } from '../kube/gateway.js';
 import { Reflector } from '../kube/reflector.js';
-import { KubeError, messageOf, statusOf } from '../kube/errors.js';
 import type { CredentialBackend, StoredDoc } from './backend.js';
 import { DOC_KEY, parseDoc, serializeDoc, type CredentialDoc } from './document.js';
 
@@ -55,8 +54,8 @@ export class KubeSecretBackend implements CredentialBackend {
     const mine = (obj: SecretObject) => obj.metadata.name === secretName;
     const reflector: Reflector<SecretObject> = new Reflector<SecretObject>(
       gateway,
-      gateway.kc,
       {
+        name: 'credentials Secret',
         apiVersion: 'v1',
         kind: 'Secret',
         plural: 'secrets',
@@ -110,17 +109,9 @@ export class KubeSecretBackend implements CredentialBackend {
       return result.created ? this.#decode(result.object) : 'conflict';
     }
     body.metadata.resourceVersion = expected;
-    try {
-      const written = await gateway.call('replace', 'Secret', () =>
-        gateway.core.replaceNamespacedSecret({ name: secretName, namespace, body: body as never, fieldManager: gateway.fieldManager }),
-      );
-      return this.#decode(written as unknown as SecretObject);
-    } catch (err) {
-      const status = statusOf(err);
-      // 409: someone wrote in between; 404: deleted in between. Either way: read again.
-      if (status === 409 || status === 404) return 'conflict';
-      throw new KubeError('replace', status, `Secret ${secretName}: ${messageOf(err)}`);
-    }
+    // 'conflict': someone wrote or deleted it in between; the store reads again.
+    const written = await gateway.replace(body);
+    return written === 'conflict' || written === 'gone' ? 'conflict' : this.#decode(written);
   }
 
   #ref() {

@@ -21,6 +21,7 @@ import { notifyHubs } from '../notify/restart.js';
 import { createUserjobs } from '../userjobs/index.js';
 import { combineObservers, ProgressReporter } from '../services/progress.js';
 import { LifecycleSweeper } from '../services/sweeper.js';
+import { createFlavors, flavorProblems } from '../flavors/index.js';
 import type { Verdict } from '../status/interpret.js';
 import { randomUUID } from 'node:crypto';
 import { createAdmin, packageVersion } from '../admin/index.js';
@@ -55,12 +56,13 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   configStore.watch();
 
   // The metrics need the manager, which needs the metrics' hooks: tie the knot late.
-  const late: { services?: ServiceManager; userjobs?: ReturnType<typeof createUserjobs> } = {};
+  const late: { services?: ServiceManager; userjobs?: ReturnType<typeof createUserjobs>; flavors?: ReturnType<typeof createFlavors> } = {};
   const metrics = new Metrics({
     servicesByState: () => late.services?.countByState() ?? { starting: 0, running: 0, failed: 0, stopping: 0 },
     logHandlerErrors: () => hub.errorCount,
     userjobs: () => late.userjobs?.manager.status().userjobs ?? 0,
     configOk: () => configStore.status.lastError === null,
+    flavors: () => late.flavors?.admission.gauges() ?? [],
   });
   configStore.on('error', () => metrics.configReloadErrors.inc());
 
@@ -99,8 +101,21 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
     config: () => configStore.current,
     logger,
   });
+  // Flavors: capacity, per-user and runtime limits per credential, decided in the cluster.
+  const flavors = createFlavors({
+    config: () => configStore.current, gateway, namespace: env.serviceNamespace, instance: env.deploymentName, logger,
+    hasAnchor: (credential, servername, startId) => cache.find(credential, servername)?.record.start_id === startId,
+    onRejected: (credential, flavor, reason) => metrics.flavorRejections.inc({ credential, flavor, reason }),
+  });
+  const reportFlavorProblems = () => {
+    for (const problem of flavorProblems(configStore.current.flavors)) logger.error(`config: ${problem}`);
+  };
+  reportFlavorProblems();
+  configStore.on('change', reportFlavorProblems);
+  flavors.start();
+  late.flavors = flavors;
   const services: ServiceManager = new ServiceManager({
-    config: () => configStore.current, env, gateway, cache, logger, secrets: hub.secrets, identity,
+    config: () => configStore.current, env, gateway, cache, logger, secrets: hub.secrets, identity, admission: flavors.admission,
     observer: combineObservers(
       {
         started: () => metrics.starts.inc(),
@@ -112,7 +127,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   });
   late.services = services;
   const sweeper = new LifecycleSweeper({
-    cache, manager: services, gateway, config: () => configStore.current, identity, logger,
+    cache, manager: services, gateway, config: () => configStore.current, identity, logger, admission: flavors.admission,
   });
   const stopTiming = observeTimeToRunning(cache, (record, anchor) => services.verdictOf(record, anchor).state, (seconds) => metrics.timeToRunning.observe(seconds));
   await Promise.race([Promise.all([cache.waitForSync(), logs.waitForSync()]), new Promise((r) => setTimeout(r, 30_000))]);
@@ -141,6 +156,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
     logger,
     authenticator,
     services,
+    flavors: flavors.admission,
     logs,
     readiness,
     bodyLimitBytes: config.services.max_body_bytes,
@@ -172,6 +188,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
       await userjobs.stop();
       progress.close();
       sweeper.stop();
+      flavors.stop();
       cache.stop();
       logs.stop();
       store.stop();

@@ -12,6 +12,8 @@ import { isDomainError } from '../errors.js';
 import { authPlugin } from './auth-plugin.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { serviceRoutes } from './routes/services.js';
+import { flavorRoutes, NO_FLAVORS } from './routes/flavors.js';
+import type { FlavorsApi } from '../flavors/admission.js';
 import type { ServiceApi } from '../services/manager.js';
 import { logRoutes, type LogAdminApi } from './routes/logs.js';
 
@@ -19,6 +21,8 @@ export interface AppDeps {
   logger: AppLogger;
   authenticator: Authenticator;
   services: ServiceApi;
+  /** GET /api/flavors/ (without: every credential has no flavors). */
+  flavors?: FlavorsApi;
   logs?: LogAdminApi;
   readiness: Readiness;
   bodyLimitBytes: number;
@@ -122,6 +126,7 @@ export function buildApp(deps: AppDeps): App {
   void app.register(authPlugin, { authenticator: deps.authenticator });
   void app.register(async (scope) => healthRoutes(scope as unknown as App, deps.readiness));
   void app.register(async (scope) => serviceRoutes(scope as unknown as App, deps.services));
+  void app.register(async (scope) => flavorRoutes(scope as unknown as App, deps.flavors ?? NO_FLAVORS));
   if (deps.logs) {
     const logs = deps.logs;
     void app.register(async (scope) => logRoutes(scope as unknown as App, logs));

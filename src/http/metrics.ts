@@ -11,6 +11,8 @@ export interface MetricsSources {
   userjobs?: () => number;
   logHandlerErrors?: () => number;
   configOk?: () => boolean;
+  /** Per credential and flavor: running (reserved) services and the limit (-1 unlimited), from the flavor books' cache. */
+  flavors?: () => Array<{ credential: string; flavor: string; running: number; limit: number }>;
 }
 
 export class Metrics {
@@ -38,6 +40,10 @@ export class Metrics {
     name: 'k8smgr_watch_restarts_total', help: 'Watch cache restarts (relists) by kind', labelNames: ['kind'] as const, registers: [this.registry],
   });
   readonly configReloadErrors = new client.Counter({ name: 'k8smgr_config_reload_errors_total', help: 'Refused reloads of config.json', registers: [this.registry] });
+  readonly flavorRejections = new client.Counter({
+    name: 'k8smgr_flavor_rejected_starts_total', help: 'Starts refused by flavor limits, by reason: flavor_full, user_flavor_full, user_full, closed',
+    labelNames: ['credential', 'flavor', 'reason'] as const, registers: [this.registry],
+  });
 
   constructor(sources: MetricsSources = {}) {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'k8smgr_' });
@@ -62,6 +68,16 @@ export class Metrics {
       name: 'k8smgr_config_ok', help: '1 when the config file on disk is the one in use, 0 while a broken file is refused (the last good config serves; readiness is not affected)', registers,
       collect() { this.set(sources.configOk?.() === false ? 0 : 1); },
     });
+    const flavorGauge = (name: string, help: string, pick: (f: { running: number; limit: number }) => number) =>
+      new client.Gauge({
+        name, help, labelNames: ['credential', 'flavor'] as const, registers,
+        collect() {
+          this.reset();
+          for (const f of sources.flavors?.() ?? []) this.set({ credential: f.credential, flavor: f.flavor }, pick(f));
+        },
+      });
+    flavorGauge('k8smgr_flavor_running', 'Running (reserved) services per credential and flavor, as every replica sees them', (f) => f.running);
+    flavorGauge('k8smgr_flavor_limit', 'Maximum of services per credential and flavor (-1 unlimited, 0 closed)', (f) => f.limit);
   }
 
   /** For KubeGateway's onCall. */

@@ -10,6 +10,7 @@ import type { ConfigStatus } from '../config/store.js';
 import type { Readiness } from './routes/health.js';
 
 export interface ReadinessSources {
+  /** Every watch cache: the gateway's CacheRegistry (`gateway.caches.statuses()`), so none is left out. */
   caches: () => ReadonlyArray<Readonly<ReflectorStatus>>;
   config: () => Readonly<ConfigStatus>;
   /** Extra details (e.g. userjobs supervision); they do not decide readiness. */
@@ -37,10 +38,12 @@ export function buildReadiness(sources: ReadinessSources): Readiness {
   return {
     check() {
       const caches = sources.caches().map((c) => ({
+        name: c.name ?? c.kind,
         kind: c.kind,
         synced: c.synced,
         stale: c.synced && now() - c.lastContact > staleAfter,
         restarts: c.restarts,
+        resumes: c.resumes ?? 0,
         last_error: c.lastError,
       }));
       const ready = caches.every((c) => c.synced && !c.stale);

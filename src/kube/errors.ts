@@ -1,30 +1,15 @@
 // Classifies errors of Kubernetes API calls.
-import { ApiException } from '@kubernetes/client-node';
+import { KubeApiError } from './rest.js';
 
+/** The HTTP status of a failed call; undefined when there was no answer. */
 export function statusOf(err: unknown): number | undefined {
-  if (err instanceof ApiException) return err.code;
-  const code = (err as { code?: unknown; statusCode?: unknown })?.statusCode ?? (err as { code?: unknown })?.code;
-  return typeof code === 'number' ? code : undefined;
+  if (err instanceof KubeApiError || err instanceof KubeError) return err.status;
+  return undefined;
 }
 
 /** The apiserver's own message (Status.message) when there is one. */
 export function messageOf(err: unknown): string {
-  if (err instanceof ApiException) {
-    const body = err.body as unknown;
-    const parsed = typeof body === 'string' ? safeJson(body) : body;
-    const message = (parsed as { message?: unknown } | undefined)?.message;
-    if (typeof message === 'string') return message;
-    return `HTTP ${err.code}`;
-  }
   return err instanceof Error ? err.message : String(err);
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return { message: text.slice(0, 500) };
-  }
 }
 
 /** Worth another try: throttled, a server-side hiccup, or no answer at all. */

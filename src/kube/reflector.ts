@@ -1,22 +1,43 @@
-// A watch cache of one kind in one namespace: list, then watch from the list's
-// resourceVersion; on "too old" (410) or any error or end, relist with backoff
-// while the last good cache keeps serving. Each watch has a server-side timeout,
-// so a silently dead stream is replaced within that time.
-import * as k8s from '@kubernetes/client-node';
+// A watch cache of one kind in one namespace, as client-go's reflector: list
+// (page by page), then watch from the list's resourceVersion with bookmarks.
+// When the apiserver ends a watch after its timeout (routine, every 5 to 10
+// minutes) the watch resumes from the last resourceVersion seen (an event's
+// or a bookmark's): no list. Only 410 Gone (the version was compacted away) or
+// a real fault (no answer, an error status, a broken stream, a stream silent
+// past its timeout, a watch that ends at once) relists, with backoff, while
+// the last good cache keeps serving. Each cache registers with its gateway's
+// CacheRegistry while it runs, which readiness walks.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { KubeObject, KubeGateway } from './gateway.js';
+import type { CollectionRef, KubeObject, ListOptions, WatchOptions } from './gateway.js';
+import { messageOf, statusOf } from './errors.js';
+import type { CacheRegistry, CacheStatus, RegisteredCache, RestartReason } from './registry.js';
+import type { WatchEvent } from './rest.js';
 
-export interface ReflectorSpec {
+export interface ReflectorSpec<T extends KubeObject = KubeObject> {
   apiVersion: string;
   kind: string;
-  /** Plural resource name, for the watch path. */
+  /** Plural resource name, for the paths. */
   plural: string;
   namespace: string;
   labelSelector?: string;
   fieldSelector?: string;
+  /** What the cache is, for readiness and logs (default: the kind). */
+  name?: string;
+  /** Server-side timeout of a watch; each watch asks for a random time between this and twice this (default 300). */
   watchTimeoutSeconds?: number;
+  /** Objects per list request (default 500). */
+  pageSize?: number;
   /** What of each object to keep in the cache (default: all but metadata.managedFields). */
   project?: (obj: KubeObject) => KubeObject;
+  /**
+   * Whether to cache an object not cached yet (default: all). An object once
+   * cached stays until it is deleted. Objects refused are held in a bounded
+   * buffer (`hold`) until `release(key)` offers them again, or dropped.
+   */
+  keep?: (obj: T) => boolean;
+  hold?: { key: (obj: T) => string | undefined; max: number };
+  /** Awaited before the first list (e.g. another cache that `keep` reads). */
+  waitFor?: () => Promise<void>;
 }
 
 export interface ReflectorHandlers<T> {
@@ -26,34 +47,129 @@ export interface ReflectorHandlers<T> {
   onResync?: () => void;
 }
 
-export interface ReflectorStatus {
-  kind: string;
-  synced: boolean;
-  restarts: number;
-  lastContact: number;
-  lastError: string | null;
+/** What readiness reads of a cache (a CacheStatus; `name` and `resumes` are optional for hand-made ones). */
+export type ReflectorStatus = Pick<CacheStatus, 'kind' | 'synced' | 'restarts' | 'lastContact' | 'lastError'> & Partial<Pick<CacheStatus, 'name' | 'resumes'>>;
+
+/** The part of KubeGateway a reflector uses. */
+export interface ListWatchSource {
+  readonly caches: CacheRegistry;
+  listPages(ref: CollectionRef, opts: ListOptions): Promise<string>;
+  watch(ref: CollectionRef, opts: WatchOptions): Promise<void>;
 }
 
-export class Reflector<T extends KubeObject> {
-  readonly #cache = new Map<string, T>();
-  #status: ReflectorStatus;
-  #stopped = false;
-  #abort: AbortController | undefined;
-  #firstSync: Promise<void>;
-  #resolveFirstSync!: () => void;
-  onRestart: (kind: string, reason: string) => void = () => {};
+/** Timings, injectable for tests. */
+export interface ReflectorTiming {
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  /** A watch that ends sooner than this without an event counts as a fault (as in client-go). */
+  minWatchMs: number;
+  /** How long past its server-side timeout a watch may stay open before it counts as dead. */
+  graceMs: number;
+  random: () => number;
+}
 
+const DEFAULT_TIMING: ReflectorTiming = { backoffInitialMs: 250, backoffMaxMs: 10_000, minWatchMs: 1000, graceMs: 60_000, random: Math.random };
+
+/** Ends a watch with a reason of its own (an ERROR event, a silent stream, a watch that ended at once). */
+class WatchFault extends Error {
   constructor(
-    private readonly gateway: KubeGateway,
-    private readonly kc: k8s.KubeConfig,
-    readonly spec: ReflectorSpec,
-    private readonly handlers: ReflectorHandlers<T> = {},
+    readonly reason: Exclude<RestartReason, 'routine'>,
+    message: string,
   ) {
-    this.#status = { kind: spec.kind, synced: false, restarts: 0, lastContact: 0, lastError: null };
+    super(message);
+  }
+}
+
+/** A bounded buffer of refused objects, oldest dropped first, found by key. */
+class Hold<T extends KubeObject> {
+  readonly #byName = new Map<string, { obj: T; key: string | undefined }>();
+  readonly #byKey = new Map<string, Set<string>>();
+  constructor(
+    private readonly keyOf: (obj: T) => string | undefined,
+    private readonly max: number,
+  ) {}
+
+  get size(): number {
+    return this.#byName.size;
+  }
+
+  put(obj: T): void {
+    const name = obj.metadata.name;
+    this.drop(name);
+    if (this.max <= 0) return;
+    const key = this.keyOf(obj);
+    this.#byName.set(name, { obj, key });
+    if (key !== undefined) {
+      let names = this.#byKey.get(key);
+      if (!names) this.#byKey.set(key, (names = new Set()));
+      names.add(name);
+    }
+    if (this.#byName.size > this.max) {
+      const oldest = this.#byName.keys().next().value;
+      if (oldest !== undefined) this.drop(oldest);
+    }
+  }
+
+  drop(name: string): void {
+    const entry = this.#byName.get(name);
+    if (!entry) return;
+    this.#byName.delete(name);
+    if (entry.key === undefined) return;
+    const names = this.#byKey.get(entry.key);
+    names?.delete(name);
+    if (names?.size === 0) this.#byKey.delete(entry.key);
+  }
+
+  take(key: string): T[] {
+    const names = this.#byKey.get(key);
+    if (!names) return [];
+    const out: T[] = [];
+    for (const name of [...names]) {
+      const entry = this.#byName.get(name);
+      this.drop(name);
+      if (entry) out.push(entry.obj);
+    }
+    return out;
+  }
+
+  clear(): void {
+    this.#byName.clear();
+    this.#byKey.clear();
+  }
+}
+
+export class Reflector<T extends KubeObject> implements RegisteredCache {
+  readonly #cache = new Map<string, T>();
+  readonly #hold: Hold<T> | undefined;
+  readonly #status: CacheStatus;
+  readonly #stopper = new AbortController();
+  readonly #timing: ReflectorTiming;
+  #running = false;
+  readonly #firstSync: Promise<void>;
+  #resolveFirstSync!: () => void;
+
+  readonly spec: ReflectorSpec<T>;
+  readonly #source: ListWatchSource;
+  readonly #handlers: ReflectorHandlers<T>;
+
+  constructor(source: ListWatchSource, spec: ReflectorSpec<T>, handlers?: ReflectorHandlers<T>, timing?: Partial<ReflectorTiming>);
+  /** @deprecated (transition) the KubeConfig is ignored: `new Reflector(gateway, spec, handlers)`. */
+  constructor(source: ListWatchSource, kc: unknown, spec: ReflectorSpec<T>, handlers?: ReflectorHandlers<T>);
+  constructor(source: ListWatchSource, a: unknown, b?: unknown, c?: unknown) {
+    const legacy = typeof (a as { apiVersion?: unknown } | undefined)?.apiVersion !== 'string';
+    const spec = (legacy ? b : a) as ReflectorSpec<T>;
+    const handlers = ((legacy ? c : b) ?? {}) as ReflectorHandlers<T>;
+    const timing = (legacy ? {} : (c ?? {})) as Partial<ReflectorTiming>;
+    this.#source = source;
+    this.spec = spec;
+    this.#handlers = handlers;
+    this.#status = { name: spec.name ?? spec.kind, kind: spec.kind, synced: false, restarts: 0, resumes: 0, lastContact: 0, lastError: null };
+    this.#timing = { ...DEFAULT_TIMING, ...timing };
+    this.#hold = spec.hold ? new Hold<T>(spec.hold.key, spec.hold.max) : undefined;
     this.#firstSync = new Promise((resolve) => (this.#resolveFirstSync = resolve));
   }
 
-  get status(): Readonly<ReflectorStatus> {
+  get status(): Readonly<CacheStatus> {
     return this.#status;
   }
 
@@ -69,121 +185,191 @@ export class Reflector<T extends KubeObject> {
     return this.#cache.size;
   }
 
+  /** Objects refused by `keep` and held for a later `release`. */
+  get heldCount(): number {
+    return this.#hold?.size ?? 0;
+  }
+
+  /** Offers the held objects of `key` again (e.g. the events of a pod that has just appeared). */
+  release(key: string): void {
+    if (!this.#hold) return;
+    for (const obj of this.#hold.take(key)) this.#upsert(obj);
+  }
+
   /** Resolves once the first list has filled the cache. */
   waitForSync(): Promise<void> {
     return this.#firstSync;
   }
 
   start(): void {
+    if (this.#running || this.#stopper.signal.aborted) return;
+    this.#running = true;
+    this.#source.caches.add(this);
     void this.#run();
   }
 
   stop(): void {
-    this.#stopped = true;
-    this.#abort?.abort();
+    this.#stopper.abort();
+    this.#source.caches.remove(this);
   }
 
-  get #path(): string {
-    const { apiVersion, plural, namespace } = this.spec;
-    const prefix = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-    return `${prefix}/namespaces/${namespace}/${plural}`;
+  get #ref(): CollectionRef {
+    const { apiVersion, kind, namespace, plural } = this.spec;
+    return { apiVersion, kind, namespace, plural };
+  }
+
+  get #stopped(): boolean {
+    return this.#stopper.signal.aborted;
   }
 
   async #run(): Promise<void> {
-    let backoffMs = 250;
+    if (this.spec.waitFor) await this.spec.waitFor().catch(() => undefined);
+    let backoffMs = this.#timing.backoffInitialMs;
+    let resourceVersion: string | undefined;
     while (!this.#stopped) {
+      let reason: RestartReason;
+      let detail: string;
       try {
-        const resourceVersion = await this.#list();
-        backoffMs = 250;
-        await this.#watch(resourceVersion);
+        resourceVersion ??= await this.#list();
+        const watched = await this.#watch(resourceVersion);
+        resourceVersion = watched.resourceVersion;
+        reason = 'routine';
+        detail = `watch ended after ${Math.round(watched.ms / 1000)} s (${watched.events} events); resumed at resourceVersion ${resourceVersion}`;
       } catch (err) {
-        this.#status.lastError = (err as Error).message ?? String(err);
+        if (this.#stopped) break;
+        reason = err instanceof WatchFault ? err.reason : statusOf(err) === 410 ? 'gone' : 'error';
+        detail = messageOf(err);
+        resourceVersion = undefined;
       }
-      if (this.#stopped) break;
+      this.#source.caches.restarted({ name: this.#status.name, kind: this.spec.kind, reason, detail });
+      if (reason === 'routine') {
+        this.#status.resumes++;
+        backoffMs = this.#timing.backoffInitialMs;
+        continue;
+      }
       this.#status.restarts++;
-      this.onRestart(this.spec.kind, this.#status.lastError ?? 'watch ended');
-      await sleep(backoffMs);
-      backoffMs = Math.min(backoffMs * 2, 10_000);
+      this.#status.lastError = detail;
+      // Gone: relist at once (after a short pause); a fault: back off, longer each time.
+      const pause = reason === 'gone' ? this.#timing.backoffInitialMs : backoffMs;
+      if (reason === 'error') backoffMs = Math.min(backoffMs * 2, this.#timing.backoffMaxMs);
+      await sleep(pause * (0.75 + this.#timing.random() / 2), undefined, { signal: this.#stopper.signal }).catch(() => undefined);
     }
+  }
+
+  #contact(): void {
+    this.#status.lastContact = Date.now();
+  }
+
+  #project(obj: KubeObject): T {
+    return (this.spec.project ?? slim)(obj) as T;
   }
 
   async #list(): Promise<string> {
-    const { apiVersion, kind, namespace, labelSelector, fieldSelector } = this.spec;
-    const list = await this.gateway.call('list', kind, () =>
-      this.gateway.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, fieldSelector, labelSelector),
-    );
     const fresh = new Map<string, T>();
-    const project = this.spec.project ?? slim;
-    for (const item of list.items as unknown as T[]) fresh.set(item.metadata.name, project(item) as T);
-    for (const [name, old] of this.#cache) if (!fresh.has(name)) this.handlers.onDelete?.(old);
-    for (const [name, obj] of fresh) {
-      const previous = this.#cache.get(name);
-      if (previous?.metadata.resourceVersion !== obj.metadata.resourceVersion) this.handlers.onUpsert?.(obj, previous);
-    }
+    const held: T[] = [];
+    const keep = this.spec.keep;
+    const resourceVersion = await this.#source.listPages(this.#ref, {
+      labelSelector: this.spec.labelSelector,
+      fieldSelector: this.spec.fieldSelector,
+      pageSize: this.spec.pageSize,
+      signal: this.#stopper.signal,
+      onPage: (items) => {
+        for (const item of items) {
+          const obj = this.#project(item);
+          const name = obj.metadata.name;
+          if (!keep || this.#cache.has(name) || keep(obj)) fresh.set(name, obj);
+          else if (this.#hold) held.push(obj);
+        }
+      },
+    });
+    const old = new Map(this.#cache);
     this.#cache.clear();
     for (const [name, obj] of fresh) this.#cache.set(name, obj);
+    this.#hold?.clear();
+    for (const obj of held) this.#hold?.put(obj);
+    for (const [name, obj] of old) if (!fresh.has(name)) this.#handlers.onDelete?.(obj);
+    for (const [name, obj] of fresh) {
+      const previous = old.get(name);
+      if (previous?.metadata.resourceVersion !== obj.metadata.resourceVersion) this.#handlers.onUpsert?.(obj, previous);
+    }
     this.#status.synced = true;
-    this.#status.lastContact = Date.now();
+    this.#contact();
     this.#status.lastError = null;
-    this.handlers.onResync?.();
+    this.#handlers.onResync?.();
     this.#resolveFirstSync();
-    return list.metadata?.resourceVersion ?? '';
+    return resourceVersion;
   }
 
-  #watch(resourceVersion: string): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const finish = (err?: unknown) => {
-        if (settled) return;
-        settled = true;
-        if (err && !this.#stopped) reject(err instanceof Error ? err : new Error(String(err)));
-        else resolve();
-      };
-      const watch = new k8s.Watch(this.kc);
-      watch
-        .watch(
-          this.#path,
-          {
-            resourceVersion,
-            allowWatchBookmarks: true,
-            timeoutSeconds: this.spec.watchTimeoutSeconds ?? 300,
-            labelSelector: this.spec.labelSelector,
-            fieldSelector: this.spec.fieldSelector,
-          },
-          (phase: string, obj: T) => {
-            this.#status.lastContact = Date.now();
-            this.#onEvent(phase, obj, finish);
-          },
-          (err: unknown) => finish(err),
-        )
-        .then((abort) => {
-          this.#abort = abort;
-          if (this.#stopped) abort.abort();
-        })
-        .catch(finish);
-    });
+  async #watch(from: string): Promise<{ resourceVersion: string; events: number; ms: number }> {
+    const timeoutSeconds = Math.round((this.spec.watchTimeoutSeconds ?? 300) * (1 + this.#timing.random()));
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () => deadline.abort(new WatchFault('error', `watch of ${this.#status.name} silent ${Math.round(this.#timing.graceMs / 1000)} s past its ${timeoutSeconds} s timeout`)),
+      timeoutSeconds * 1000 + this.#timing.graceMs,
+    );
+    const started = Date.now();
+    let resourceVersion = from;
+    let events = 0;
+    try {
+      await this.#source.watch(this.#ref, {
+        resourceVersion: from,
+        timeoutSeconds,
+        labelSelector: this.spec.labelSelector,
+        fieldSelector: this.spec.fieldSelector,
+        signal: AbortSignal.any([this.#stopper.signal, deadline.signal]),
+        onOpen: () => this.#contact(),
+        onEvent: (event) => {
+          this.#contact();
+          resourceVersion = this.#onEvent(event) ?? resourceVersion;
+          if (event.type !== 'BOOKMARK') events++;
+        },
+      });
+    } catch (err) {
+      if (deadline.signal.aborted && !this.#stopped) throw deadline.signal.reason;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    this.#contact();
+    const ms = Date.now() - started;
+    if (ms < this.#timing.minWatchMs && events === 0) throw new WatchFault('error', `very short watch of ${this.#status.name}: ended after ${ms} ms without an event`);
+    return { resourceVersion, events, ms };
   }
 
-  #onEvent(phase: string, obj: T, finish: (err?: unknown) => void): void {
-    if (phase === 'ERROR') {
-      // 410 Gone: our resourceVersion is too old; relist.
-      const code = (obj as unknown as { code?: number }).code;
-      this.#abort?.abort();
-      finish(new Error(`watch of ${this.spec.kind} ended: ${code === 410 ? 'resource version too old' : JSON.stringify(obj).slice(0, 200)}`));
+  /** Applies one watch event; returns the resourceVersion it brings. */
+  #onEvent(event: WatchEvent): string | undefined {
+    const raw = event.object as unknown as KubeObject;
+    if (event.type === 'ERROR') {
+      const status = event.object as { code?: number; reason?: string; message?: string };
+      const message = `watch of ${this.#status.name}: ${status.code ?? ''} ${status.reason ?? ''} ${status.message ?? ''}`.replace(/\s+/g, ' ').trim();
+      throw new WatchFault(status.code === 410 ? 'gone' : 'error', message);
+    }
+    const version = raw.metadata?.resourceVersion;
+    if (event.type === 'BOOKMARK') return version;
+    const obj = this.#project(raw);
+    const name = obj.metadata.name;
+    if (event.type === 'DELETED') {
+      const old = this.#cache.get(name);
+      this.#hold?.drop(name);
+      if (old) {
+        this.#cache.delete(name);
+        this.#handlers.onDelete?.(old);
+      }
+    } else if (event.type === 'ADDED' || event.type === 'MODIFIED') {
+      this.#upsert(obj);
+    }
+    return version;
+  }
+
+  #upsert(obj: T): void {
+    const name = obj.metadata.name;
+    const previous = this.#cache.get(name);
+    if (!previous && this.spec.keep && !this.spec.keep(obj)) {
+      this.#hold?.put(obj);
       return;
     }
-    if (phase === 'BOOKMARK') return;
-    obj = (this.spec.project ?? slim)(obj) as T;
-    const name = obj.metadata.name;
-    if (phase === 'DELETED') {
-      const old = this.#cache.get(name);
-      this.#cache.delete(name);
-      this.handlers.onDelete?.(old ?? obj);
-    } else {
-      const previous = this.#cache.get(name);
-      this.#cache.set(name, obj);
-      this.handlers.onUpsert?.(obj, previous);
-    }
+    this.#cache.set(name, obj);
+    this.#handlers.onUpsert?.(obj, previous);
   }
 }
 

@@ -3,7 +3,6 @@
 // changes, so a change through one replica reaches all and survives restarts.
 // A handler that cannot be built is reported (API answer, status()) and the
 // others keep running; such a handler is tried again every `retryFailedMs`.
-import type * as k8s from '@kubernetes/client-node';
 import type { KubeGateway } from '../kube/gateway.js';
 import { Reflector } from '../kube/reflector.js';
 import type { LogAdminApi } from '../http/routes/logs.js';
@@ -27,7 +26,6 @@ import type { AppLogger } from './logger.js';
 
 export interface LogAdminOptions {
   gateway: KubeGateway;
-  kc: k8s.KubeConfig;
   namespace: string;
   /** ConfigMap name, e.g. `<DEPLOYMENT_NAME>-logging`. */
   name: string;
@@ -77,8 +75,7 @@ export class LogAdmin implements LogAdminApi {
     const mine = (obj: ConfigMapObject) => obj.metadata.name === opts.name;
     this.#reflector = new Reflector<ConfigMapObject>(
       opts.gateway,
-      opts.kc,
-      { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespace: opts.namespace, labelSelector: LOGGING_SELECTOR, watchTimeoutSeconds: opts.watchTimeoutSeconds },
+      { name: 'logging ConfigMap', apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespace: opts.namespace, labelSelector: LOGGING_SELECTOR, watchTimeoutSeconds: opts.watchTimeoutSeconds },
       {
         onUpsert: (obj) => {
           if (mine(obj)) void this.#enqueue(obj, false);
@@ -91,7 +88,6 @@ export class LogAdmin implements LogAdminApi {
         },
       },
     );
-    this.#reflector.onRestart = (kind, reason) => opts.logger.warning({ kind, reason }, 'logging configuration watch restarted');
   }
 
   /** Installs the defaults if the hub has nothing yet, then starts watching the ConfigMap. */

@@ -1,9 +1,8 @@
 // The handler configuration as ONE ConfigMap in the manager's namespace: one
-// data key per handler type holding its configuration as JSON. Writes are
-// read-modify-replace with the object's resourceVersion and are retried on a
-// conflict, so two replicas changing it at once both land or fail cleanly.
+// data key per handler type holding its configuration as JSON. Writes are the
+// gateway's read-modify-replace with the object's resourceVersion, retried on
+// a conflict, so two replicas changing it at once both land or fail cleanly.
 import type { KubeGateway, KubeObject } from '../kube/gateway.js';
-import { statusOf } from '../kube/errors.js';
 import { HANDLER_TYPES, validate, type HandlerConfigs, type HandlerType } from './handler-config.js';
 
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'k8smgr', 'app.kubernetes.io/component': 'logging' } as const;
@@ -60,7 +59,7 @@ export class LoggingConfigStore {
   ) {}
 
   read(): Promise<ConfigMapObject | undefined> {
-    return this.gateway.read<ConfigMapObject>({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: this.name, namespace: this.namespace } });
+    return this.gateway.read<ConfigMapObject>(this.#ref());
   }
 
   /**
@@ -69,31 +68,17 @@ export class LoggingConfigStore {
    * and may throw (an HttpError) to refuse the change. Returns the written object.
    */
   async update(fallback: HandlerConfigs, change: (current: HandlerConfigs) => HandlerConfigs): Promise<ConfigMapObject> {
-    let lastConflict = '';
-    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      const existing = await this.read();
+    const written = await this.gateway.update<ConfigMapObject>(this.#ref(), (existing) => {
       const current = existing ? parseConfigMap(existing).configs : structuredClone(fallback);
-      const data = toData(change(current));
-      if (!existing) {
-        const result = await this.gateway.create<ConfigMapObject>(this.#object(data));
-        if (result.created) return result.object;
-        lastConflict = 'created by someone else meanwhile';
-        continue;
-      }
-      const body: ConfigMapObject = this.#object(data, existing);
-      try {
-        return (await this.gateway.call('replace', 'ConfigMap', () =>
-          this.gateway.core.replaceNamespacedConfigMap({ name: this.name, namespace: this.namespace, body: body as never, fieldManager: this.gateway.fieldManager }),
-        )) as unknown as ConfigMapObject;
-      } catch (err) {
-        const status = statusOf(err);
-        // 409: changed by someone else since we read it; 404: deleted meanwhile.
-        if (status !== 409 && status !== 404) throw err;
-        lastConflict = status === 409 ? 'changed by someone else meanwhile' : 'deleted meanwhile';
-      }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 20 * 2 ** attempt) * Math.random()));
-    }
-    throw new Error(`ConfigMap ${this.namespace}/${this.name}: gave up after ${this.maxAttempts} attempts (${lastConflict})`);
+      return this.#object(toData(change(current)), existing);
+    }, { attempts: this.maxAttempts });
+    // change() always gives an object to write, so something was written.
+    if (!written) throw new Error(`ConfigMap ${this.namespace}/${this.name}: nothing written`);
+    return written;
+  }
+
+  #ref() {
+    return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: this.name, namespace: this.namespace } };
   }
 
   #object(data: Record<string, string>, existing?: ConfigMapObject): ConfigMapObject {

@@ -79,8 +79,8 @@ export class UserjobManager implements UserjobApi {
     }, deps.runner);
     this.#supervisor = new TunnelSupervisor(this.#ssh, this.#log);
     this.#ports = new PortAllocator(() => this.#settings.port_range, () => this.#settings.bind_address);
-    this.#services = new Reflector<KubeObject>(deps.gateway, deps.gateway.kc, {
-      apiVersion: 'v1', kind: 'Service', plural: 'services', namespace: this.#ns,
+    this.#services = new Reflector<KubeObject>(deps.gateway, {
+      name: 'userjob Services', apiVersion: 'v1', kind: 'Service', plural: 'services', namespace: this.#ns,
       labelSelector: `${instanceSelector(deps.env.deploymentName)},${LABELS.role}=${USERJOB_ROLE}`,
     }, {
       onUpsert: (svc, previous) => {
@@ -93,7 +93,6 @@ export class UserjobManager implements UserjobApi {
         if (key) this.#schedule(key);
       },
     });
-    this.#services.onRestart = (kind, reason) => this.#log.warning({ kind, reason }, 'watch restarted');
   }
 
   get #ns(): string {
