@@ -22,7 +22,7 @@ export interface SweeperOptions {
   identity: ReplicaIdentity;
   logger: AppLogger;
   admission?: Pick<StartAdmission, 'release'>;
-  /** A failure is recorded this long after it is first seen, so that the events about it are in. Default 1 s. */
+  /** A failure is recorded this long after it is first seen, so that the events about it are in. Default 0.5 s. */
   settleMs?: number;
   /** Deadlines (stop times, creation deadlines, clean-up) are checked this often. Default 2 s. */
   tickMs?: number;
@@ -41,7 +41,7 @@ export class LifecycleSweeper {
   #ticker: NodeJS.Timeout | undefined;
 
   constructor(opts: SweeperOptions) {
-    this.#o = { settleMs: 1000, tickMs: 2000, markerTtlMs: 60_000, now: Date.now, ...opts };
+    this.#o = { settleMs: 500, tickMs: 2000, markerTtlMs: 60_000, now: Date.now, ...opts };
   }
 
   start(): void {

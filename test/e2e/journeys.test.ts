@@ -332,7 +332,7 @@ describe('one manager', () => {
     site.managers[0] = await startManager({ kubeconfigPath, namespace, configPath, env: { ...managerEnv('mgr-1-0'), PORT: port } });
     await site.waitReady(u, 'lab', 120_000);
     await site.staysReady(u, 'lab', 5_000);
-    const summaries = (await site.events(u, 'lab')).map((e) => /<summary>([^<]*)<\/summary>/.exec(e.html_message ?? '')?.[1] ?? '');
+    const summaries = (await site.events(u, 'lab')).map((e) => /<summary>(?:[0-9_: .]+: )?([^<]*)<\/summary>/.exec(e.html_message ?? '')?.[1] ?? '');
     assert.ok(summaries.includes('Service is ready'), `progress resumed after the restart: ${JSON.stringify(summaries)}`);
     assert.equal(new Set(summaries).size, summaries.length, `each step once: ${JSON.stringify(summaries)}`);
     await site.stop(u, 'lab');
