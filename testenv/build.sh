@@ -59,6 +59,12 @@ kwok_stamp="kwok ${kwok_version} $(hash_of "$here/kwok/go.mod" "$here/kwok/go.su
 helm_stamp="helm ${helm_version} $(hash_of "$here/helm/go.mod" "$here/helm/go.sum")"
 
 mkdir -p "$bin"
+# One build at a time per bin directory (`cluster up` and tests may start one together):
+# the second waits, then finds the stamps fresh.
+if command -v flock >/dev/null; then
+  exec 9>"$bin/.lock"
+  flock 9
+fi
 
 # needs_build <stamp file> <stamp> <binary>...
 needs_build() {
