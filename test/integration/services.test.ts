@@ -78,7 +78,10 @@ async function managed(servername?: string): Promise<string[]> {
   const names: string[] = [];
   for (const [apiVersion, kind] of KINDS) {
     const list = await objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, selector);
-    for (const item of list.items) if (!item.metadata?.deletionTimestamp) names.push(`${kind}/${item.metadata?.name}`);
+    // A stop that finds nothing leaves a stop marker for a minute (docs/services.md): not a service object.
+    for (const item of list.items) {
+      if (!item.metadata?.deletionTimestamp && item.metadata?.labels?.['k8smgr.io/role'] !== 'stop-marker') names.push(`${kind}/${item.metadata?.name}`);
+    }
   }
   return names.sort();
 }
