@@ -248,6 +248,26 @@ test('values the manager could not use are refused with a message', () => {
   refuse(['--set', 'podDisruptionBudget.maxUnavailable=1'], /not both/);
 });
 
+test('NOTES tell the hubs\' URL, the credentials and what is missing', () => {
+  const notes = (args: string[]) => {
+    const out = runOk('helm', ['install', 'site', CHART, '--namespace', 'hub', '--dry-run=client', ...args]);
+    const at = out.indexOf('NOTES:');
+    assert.ok(at >= 0, out);
+    return out.slice(at);
+  };
+  const bare = notes([]);
+  assert.match(bare, /http:\/\/site-k8smgr\.hub\.svc:8080\/api\/services\//);
+  assert.match(bare, /No hub credential is configured/);
+  assert.match(bare, /No service descriptions/);
+  assert.doesNotMatch(bare, /One replica/);
+  const full = notes(['-f', valuesFile('notes.yaml', fullValues('user-services')), '--set', 'replicas=1']);
+  assert.match(full, /jupyterhub: JUPYTERHUB_USER_PASS from Secret hub-passwords, key jupyterhub/);
+  assert.match(full, /hub-2\.example: HUB_2_EXAMPLE_USER_PASS from Secret hub2, key pw/);
+  assert.match(full, /users' services go to namespace user-services/);
+  assert.match(full, /One replica/);
+  assert.doesNotMatch(full, /No hub credential|No service descriptions/);
+});
+
 test(`${MANIFESTS_PATH} is the chart rendered with its defaults (npm run deploy:manifests)`, () => {
   const expected = renderManifests();
   const actual = readFileSync(MANIFESTS_PATH, 'utf8');
