@@ -104,6 +104,9 @@ export interface FlavorAdmissionDeps {
   onRejected?: (credential: string, flavor: string, reason: RefusalReason) => void;
 }
 
+/** Push targets kept for releases (a stop answered by another replica never releases here): the oldest go first. */
+const TARGETS_MAX = 20_000;
+
 const NOTHING: Admitted = Object.freeze({ keywords: {}, patchObjects: () => {}, annotations: {} });
 
 export class FlavorAdmission implements StartAdmission, FlavorsApi {
@@ -158,6 +161,7 @@ export class FlavorAdmission implements StartAdmission, FlavorsApi {
     const target = pushTarget(req.env);
     if (target) {
       this.#targets.set(`${req.credential}\0${key}`, target);
+      if (this.#targets.size > TARGETS_MAX) this.#targets.delete(this.#targets.keys().next().value as string);
       this.#push(req.credential, target);
     }
     const cfg = this.#deps.config();
