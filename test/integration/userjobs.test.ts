@@ -75,8 +75,9 @@ async function launch(): Promise<Manager> {
   const logger = createLogger(hub, { deployment: env.deploymentName });
   const configStore = new ConfigStore(env.configPath);
   await configStore.load();
-  const gateway = new KubeGateway(loadKubeConfig(env.kubeconfig), { fieldManager: 'k8smgr' });
-  const cache = new ServiceCache(gateway, gateway.kc, env.serviceNamespace, env.deploymentName);
+  const kc = loadKubeConfig(env.kubeconfig);
+  const gateway = new KubeGateway(kc, { fieldManager: 'k8smgr' });
+  const cache = new ServiceCache(gateway, kc, env.serviceNamespace, env.deploymentName);
   cache.start();
   const store = createCredentialStore({ gateway, namespace: env.managerNamespace, deploymentName: env.deploymentName, logger });
   await store.start();
