@@ -3,7 +3,6 @@ import type { App } from '../app.js';
 import type { Principal } from '../../auth/types.js';
 import { principalOf } from '../auth-plugin.js';
 import { serviceSchemas as schemas } from '../schemas.js';
-import type { ServiceRecord, PollAnswer } from '../../services/types.js';
 import type { ServiceApi } from '../../services/manager.js';
 
 const group = 'access_to_webservice' as const;
