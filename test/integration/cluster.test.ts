@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { isNotFound, testNamespace, waitFor, type TestNamespace } from '../helpers/cluster.js';
@@ -294,6 +294,19 @@ void describe('test control plane', () => {
 // reports when an image cannot be pulled, a container crashes later, a start is slow, and
 // what the scheduler reports for a pod that fits no node.
 void describe('simulated pod behaviours', () => {
+  before(() => {
+    // kwok reads the stages when it starts: a control plane started before a change of
+    // testenv/kwok-stages.yaml plays the old ones (the file is next to the kubeconfig of `up`).
+    const played = path.join(path.dirname(env.kubeconfigPath), 'kwok.yaml');
+    if (!fs.existsSync(played)) return; // another cluster: nothing to compare
+    const stages = fs.readFileSync(path.join(repoRoot, 'testenv', 'kwok-stages.yaml'), 'utf8');
+    if (!fs.readFileSync(played, 'utf8').startsWith(stages)) {
+      throw new Error(
+        `kwok plays stages older than testenv/kwok-stages.yaml (${played}): restart the control plane (npm run cluster -- down && npm run cluster -- up)`,
+      );
+    }
+  });
+
   void it('image pullfail:1: ErrImagePull, then ImagePullBackOff, never running; Failed and BackOff events', async () => {
     const w = await watchPod('pull');
     try {
