@@ -13,6 +13,7 @@ import type { Principal } from '../auth/types.js';
 import type { Asset } from './assets.js';
 import type { LiveFeed } from './feed.js';
 import { AdminGuard, isSecure, sameOrigin } from './guard.js';
+import { processStartTime } from './procstart.js';
 import { readRenderedCopy } from './rendered.js';
 import { ADMIN_GROUP, cookieValue, SESSION_COOKIE, sessionCookie, type SessionStore } from './sessions.js';
 import type { EventStreams } from './stream.js';
@@ -236,7 +237,10 @@ export async function adminRoutes(app: App, parts: AdminParts): Promise<void> {
     for (const { record } of deps.cache.all()) credentials.add(record.jhub_credential);
     const userjobs = [...credentials].sort().flatMap((credential) => uj.list(ownerOf(credential)).map((view) => ({ credential, ...view })));
     const status = uj.status();
-    return { enabled: uj.enabled, systems: status.systems, forwards: status.forwards, userjobs };
+    // Last restart: what the supervisor records, else when the running master process started.
+    const systems = Object.fromEntries(await Promise.all(Object.entries(status.systems).map(async ([system, st]) =>
+      [system, { ...st, last_restart: st.last_restart ?? (st.pid ? ((await processStartTime(st.pid)) ?? null) : null) }] as const)));
+    return { enabled: uj.enabled, systems, forwards: status.forwards, userjobs };
   });
 
   // ---- replicas

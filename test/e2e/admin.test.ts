@@ -6,12 +6,12 @@
 // or from another origin are refused. Screenshots go to docs/images/.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { Page } from 'playwright-core';
-import { isNotFound, testNamespace, waitFor } from '../helpers/cluster.js';
+import { testNamespace, waitFor } from '../helpers/cluster.js';
 import { basic, startManager, type ManagerProcess } from '../helpers/manager.js';
 import { launchBrowser, type Browser } from '../helpers/browser.js';
 import { startEchoServer, startSshd, writeClientConfig, type EchoServer, type Sshd } from '../helpers/sshd.js';
@@ -43,8 +43,17 @@ before(async () => {
   echo = await startEchoServer();
   const sshConfig = writeClientConfig(tmp, sshd, [{ system: 'hpc1', port: sshd.port }]);
   mkdirSync(path.join(tmp, 'homes'), { recursive: true });
+  // The test templates, plus lab/wait: a Deployment of no replicas, so the service stays "starting".
+  const descriptions = path.join(tmp, 'descriptions');
+  cpSync(path.join(fixtures, 'descriptions'), descriptions, { recursive: true });
+  mkdirSync(path.join(descriptions, 'testhub', 'lab', 'wait'), { recursive: true });
+  writeFileSync(path.join(descriptions, 'testhub', 'lab', 'wait', 'service.yaml'), [
+    'apiVersion: apps/v1', 'kind: Deployment', 'metadata:', '  name: depl-<id>', 'spec:', '  replicas: 0',
+    '  selector:', '    matchLabels: { app: "<id>" }', '  template:', '    metadata:', '      labels: { app: "<id>" }',
+    '    spec:', '      containers:', '        - name: main', '          image: jupyter/base-notebook:latest', '',
+  ].join('\n'));
   writeFileSync(configPath, JSON.stringify({
-    services: { descriptions: path.join(fixtures, 'descriptions'), base: path.join(tmp, 'rendered') },
+    services: { descriptions, base: path.join(tmp, 'rendered') },
     userhomes: { enabled: false, base: path.join(tmp, 'homes'), skel: path.join(tmp, 'skel') },
     startup: { create_user: { admin: ['access_to_admin'], testhub: ['access_to_webservice'], logs: ['access_to_logging'] } },
     userjobs: { port_range: [portBase, portBase + 9], control_dir: mkdtempSync('/tmp/adm-ctl-'), check_interval_seconds: 1 },
@@ -162,6 +171,9 @@ test('services appear live as they start, one turns failed with its cause, and i
   const requests: string[] = [];
   page.on('request', (r) => requests.push(new URL(r.url()).pathname));
 
+  const waiting = await startService('lab-wait', 'lab/wait', 'dddd0001');
+  assert.equal(waiting.status, 201, JSON.stringify(waiting.body));
+  await row('lab-wait').waitFor({ timeout: 30_000 });
   const ok = await startService('lab-ok', 'lab/ok', 'aaaa0001');
   assert.equal(ok.status, 201, JSON.stringify(ok.body));
   const bad = await startService('lab-bad', 'lab/fail', 'bbbb0001');
@@ -171,9 +183,9 @@ test('services appear live as they start, one turns failed with its cause, and i
   await waitFor(async () => (await stateOf('lab-ok')) === 'running', { what: 'lab-ok running on the page', timeoutMs: 90_000, intervalMs: 250 });
   await waitFor(async () => (await stateOf('lab-bad')) === 'failed', { what: 'lab-bad failed on the page', timeoutMs: 90_000, intervalMs: 250 });
   const seen = (await page.evaluate('window.seen')) as Record<string, string[]>;
-  assert.equal(seen['lab-ok']?.[0], 'starting', `lab-ok states: ${seen['lab-ok']?.join(' → ')}`);
-  assert.equal(seen['lab-ok']?.at(-1), 'running');
-  assert.equal(seen['lab-bad']?.at(-1), 'failed');
+  assert.deepEqual(seen['lab-wait'], ['starting'], 'a service that has no pod yet shows as starting');
+  assert.equal(seen['lab-ok']?.at(-1), 'running', `lab-ok states: ${seen['lab-ok']?.join(' → ')}`);
+  assert.equal(seen['lab-bad']?.at(-1), 'failed', `lab-bad states: ${seen['lab-bad']?.join(' → ')}`);
   // Live through the event stream: no request was made to learn any of it.
   assert.deepEqual(requests.filter((p) => p.startsWith('/admin/api/')), [], requests.join(', '));
 
@@ -188,14 +200,15 @@ test('services appear live as they start, one turns failed with its cause, and i
   assert.match(await row('lab-bad').textContent() ?? '', /failed.*Service (status is|cannot start)/);
 
   // Charts: by state, and the starts/failures of the last hour.
+  assert.equal(await page.textContent('#chart-states-svg text[data-state="starting"]'), '1');
   assert.equal(await page.textContent('#chart-states-svg text[data-state="running"]'), '1');
   assert.equal(await page.textContent('#chart-states-svg text[data-state="failed"]'), '1');
-  assert.equal(await page.getAttribute('#chart-activity-svg', 'data-starts'), '2');
+  assert.equal(await page.getAttribute('#chart-activity-svg', 'data-starts'), '3');
   assert.equal(await page.getAttribute('#chart-activity-svg', 'data-failures'), '1');
 
   // Filter and search.
   await page.selectOption('#filter-state', 'failed');
-  await waitFor(async () => (await row('lab-ok').count()) === 0 && (await row('lab-bad').count()) === 1, { what: 'filter by state' });
+  await waitFor(async () => (await row('lab-ok').count()) === 0 && (await row('lab-wait').count()) === 0 && (await row('lab-bad').count()) === 1, { what: 'filter by state' });
   await page.selectOption('#filter-state', '');
   await page.fill('#filter-search', 'lab/ok');
   await waitFor(async () => (await row('lab-ok').count()) === 1 && (await row('lab-bad').count()) === 0, { what: 'search' });
@@ -213,12 +226,15 @@ test('services appear live as they start, one turns failed with its cause, and i
   const objects = await details.locator('#details-objects').textContent() ?? '';
   assert.match(objects, /Deployment\s*depl-lab-bad-bbbb0001/);
   assert.match(objects, /Secret/);
+  await page.setViewportSize({ width: 1280, height: 1500 });
+  await shot('admin-details.png');
+  await page.setViewportSize({ width: 1280, height: 900 });
   await details.locator('#details-rendered summary', { hasText: 'service.yaml' }).click();
   assert.match(await details.locator('#details-rendered').textContent() ?? '', /image: fail:latest/);
+  await details.locator('#details-rendered').screenshot({ path: path.join(images, 'admin-manifests.png') });
   const html = await page.content();
   assert.ok(!html.includes(HUB_API_TOKEN), 'the hub API token from the start body is not on the page');
   assert.ok(!html.includes(passwords.ADMIN_USER_PASS), 'no password on the page');
-  await shot('admin-details.png');
 
   // Actions need the CSRF token and this origin.
   const id = await row('lab-bad').getAttribute('data-id');
@@ -243,7 +259,7 @@ test('services appear live as they start, one turns failed with its cause, and i
   await row('lab-bad').waitFor({ state: 'detached', timeout: 60_000 });
   assert.equal((await api('GET', '/api/services/lab-bad/', { auth: auth.testhub })).status, 404);
   await waitFor(async () => {
-    const anchors = await core.listNamespacedConfigMap({ namespace, labelSelector: 'k8smgr.io/servername=lab-bad' });
+    const anchors = await core.listNamespacedConfigMap({ namespace, labelSelector: 'k8smgr.io/servername=lab-bad,k8smgr.io/role=anchor' });
     return anchors.items.filter((a) => !a.metadata?.deletionTimestamp).length === 0;
   }, { what: 'the anchor of lab-bad gone' });
   assert.match(manager.output(), /admin page: stopping a service.*admin.*lab-bad|lab-bad.*admin page: stopping a service/);
@@ -268,7 +284,7 @@ test('change a log level and send a log test from the page', async () => {
   const logged = manager.output().slice(before);
   assert.match(logged, /Logtest: WARNING/);
   assert.doesNotMatch(logged, /Logtest: INFO/, 'INFO is below the new level');
-  await shot('admin-logging.png');
+  await page.locator('#logging').screenshot({ path: path.join(images, 'admin-logging.png') });
 });
 
 test('create a token (shown once) and revoke it', async () => {
@@ -320,7 +336,10 @@ test('userjobs with their system, node, ports and state; replicas', async () => 
   assert.deepEqual(cells.slice(0, 4), ['testhub', 'lab-uj', 'hpc1', 'localhost']);
   assert.equal(cells[4], `8080 → ${created.body.local_ports['8080']} → ${echo.port}`);
   assert.equal(cells[5], 'running');
-  assert.match(await page.locator('#systems-table tr[data-system="hpc1"]').textContent() ?? '', /up pid \d+/);
+  const system = await page.locator('#systems-table tr[data-system="hpc1"] td').allTextContents();
+  assert.match(system[0]!, /up pid \d+/);
+  assert.equal(system[1], '1', 'one master start');
+  assert.ok(system[2] && system[2] !== 'unknown' && system[2] === cells[7], `the master's start is shown as the last restart: ${system[2]}`);
   await page.locator('#userjobs').screenshot({ path: path.join(images, 'admin-userjobs.png') });
 
   await page.locator('#replicas-refresh').click();
@@ -335,14 +354,19 @@ test('the session ends with logout; the cookie no longer works', async () => {
   assert.equal((await api('GET', '/admin/api/session', { headers: { cookie: `k8smgr_admin=${cookie.value}` } })).status, 401);
   const pageErrors = browser.console.filter((m) => m.startsWith('pageerror'));
   assert.deepEqual(pageErrors, []);
-  // Clean up what the tests started (the namespace goes anyway).
-  for (const name of ['lab-ok', 'lab-uj']) await api('DELETE', `/api/services/${name}/`, { auth: auth.testhub });
-  await waitFor(async () => {
-    try {
-      const list = await core.listNamespacedConfigMap({ namespace, labelSelector: 'k8smgr.io/role=anchor' });
-      return list.items.length === 0;
-    } catch (err) {
-      return isNotFound(err);
-    }
-  }, { what: 'anchors removed', timeoutMs: 60_000 });
+  // Stop what the tests started (the namespace goes anyway).
+  for (const name of ['lab-ok', 'lab-uj', 'lab-wait']) {
+    assert.equal((await api('DELETE', `/api/services/${name}/`, { auth: auth.testhub })).status, 204);
+    assert.equal((await api('GET', `/api/services/${name}/`, { auth: auth.testhub })).status, 404);
+  }
+});
+
+test('an open event stream does not hold up the manager\'s shutdown', async () => {
+  await login('admin', passwords.ADMIN_USER_PASS);
+  await page.locator('#live.on').waitFor();
+  const t0 = Date.now();
+  const code = await manager.kill('SIGTERM');
+  assert.equal(code, 0, manager.output().slice(-2000));
+  assert.ok(Date.now() - t0 < 5000, `stopped after ${Date.now() - t0} ms`);
+  await page.locator('#live.off').waitFor();
 });

@@ -19,8 +19,8 @@ export async function loadUserjobs() {
     return;
   }
   const tbody = clear($('userjobs-table').querySelector('tbody'));
-  if (!data.enabled) tbody.append(h('tr', {}, h('td', { colspan: 7, class: 'empty' }, 'Userjobs are disabled in this manager.')));
-  else if (!data.userjobs.length) tbody.append(h('tr', {}, h('td', { colspan: 7, class: 'empty' }, 'No userjobs.')));
+  if (!data.enabled) tbody.append(h('tr', {}, h('td', { colspan: 8, class: 'empty' }, 'Userjobs are disabled in this manager.')));
+  else if (!data.userjobs.length) tbody.append(h('tr', {}, h('td', { colspan: 8, class: 'empty' }, 'No userjobs.')));
   for (const u of data.userjobs) {
     const ports = Object.entries(u.ports).map(([port, nodePort]) => `${port} → ${u.local_ports[port] ?? '?'} → ${nodePort}`).join(', ');
     tbody.append(h('tr', { dataset: { service: u.service } },
@@ -30,7 +30,8 @@ export async function loadUserjobs() {
       cell(u.target_node),
       cell(ports, { class: 'mono' }),
       h('td', {}, stateBadge(u.state), u.details?.detailed_error ? h('span', { class: 'why' }, u.details.detailed_error) : null),
-      cell(when(u.created))));
+      cell(when(u.created)),
+      cell(when(data.systems[u.hostname]?.last_restart ?? ''))));
   }
   const systems = clear($('systems-table').querySelector('tbody'));
   const entries = Object.entries(data.systems);
@@ -40,7 +41,7 @@ export async function loadUserjobs() {
       h('th', { scope: 'row' }, system),
       h('td', {}, stateBadge(st.up ? 'up' : 'down'), st.pid ? ` pid ${st.pid}` : ''),
       cell(String(st.restarts), { class: 'num' }),
-      cell(st.last_restart ? when(st.last_restart) : st.restarts ? 'not recorded' : ''),
+      cell(st.last_restart ? when(st.last_restart) : st.restarts ? 'unknown' : ''),
       cell(st.last_error ?? '')));
   }
 }
