@@ -58,7 +58,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   // The metrics need the manager, which needs the metrics' hooks: tie the knot late.
   const late: { services?: ServiceManager; userjobs?: ReturnType<typeof createUserjobs>; flavors?: ReturnType<typeof createFlavors> } = {};
   const metrics = new Metrics({
-    servicesByState: () => late.services?.countByState() ?? { starting: 0, running: 0, failed: 0, stopping: 0 },
+    servicesByState: () => late.services?.countByState() ?? { starting: 0, running: 0, failed: 0, stopping: 0, failed_cleaned_up: 0 },
+    secondsSinceLastPoll: () => late.services?.secondsSinceLastPoll() ?? [],
     logHandlerErrors: () => hub.errorCount,
     userjobs: () => late.userjobs?.manager.status().userjobs ?? 0,
     configOk: () => configStore.status.lastError === null,
@@ -67,16 +68,17 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   configStore.on('error', () => metrics.configReloadErrors.inc());
 
   const gateway = new KubeGateway(kc, { fieldManager: FIELD_MANAGER, onCall: metrics.kubeCall });
-  const logs = new LogAdmin({ gateway, kc, namespace: env.managerNamespace, name: `${env.deploymentName}-logging`, hub, logger });
+  // Every watch cache made on the gateway: a routine end (resumed, no list) is debug; a relist is news.
+  gateway.caches.onRestart(({ name, kind, reason, detail }) => {
+    metrics.watchRestarts.inc({ cache: name, kind, reason });
+    if (reason === 'routine') logger.debug({ cache: name, kind, reason, detail }, 'watch resumed');
+    else if (reason === 'gone') logger.info({ cache: name, kind, reason, detail }, 'watch resourceVersion too old, cache relisted');
+    else logger.warning({ cache: name, kind, reason, detail }, 'watch failed, cache relisted');
+  });
+  const logs = new LogAdmin({ gateway, namespace: env.managerNamespace, name: `${env.deploymentName}-logging`, hub, logger });
   await logs.start();
 
   const cache = new ServiceCache(gateway, kc, env.serviceNamespace, env.deploymentName);
-  for (const r of cache.reflectors) {
-    r.onRestart = (kind, reason) => {
-      metrics.watchRestarts.inc({ kind });
-      logger.warning({ kind, reason }, 'watch restarted');
-    };
-  }
   cache.start();
 
   const store = createCredentialStore({ gateway, namespace: env.managerNamespace, deploymentName: env.deploymentName, logger });
@@ -147,7 +149,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   admin.start();
 
   const readiness = buildReadiness({
-    caches: () => cache.reflectors.map((r) => r.status),
+    caches: () => gateway.caches.statuses(),
     config: () => configStore.status,
     extra: () => ({ logging: { synced: logs.status().synced }, userjobs: userjobs.manager.status() }),
   });

@@ -7,7 +7,9 @@ import type { ServiceState } from '../services/types.js';
 
 export interface MetricsSources {
   /** Services by state, computed at scrape time from the caches. */
-  servicesByState?: () => Record<ServiceState, number>;
+  servicesByState?: () => Record<ServiceState | 'failed_cleaned_up', number>;
+  /** Per service: seconds since this replica last answered a poll of it (since its start when never polled). */
+  secondsSinceLastPoll?: () => Iterable<number>;
   userjobs?: () => number;
   logHandlerErrors?: () => number;
   configOk?: () => boolean;
@@ -37,7 +39,10 @@ export class Metrics {
     name: 'k8smgr_kube_request_errors_total', help: 'Kubernetes API requests that failed (status >= 400 or no answer)', labelNames: ['verb', 'kind'] as const, registers: [this.registry],
   });
   readonly watchRestarts = new client.Counter({
-    name: 'k8smgr_watch_restarts_total', help: 'Watch cache restarts (relists) by kind', labelNames: ['kind'] as const, registers: [this.registry],
+    name: 'k8smgr_watch_restarts_total',
+    help: 'Watch ends by cache, kind and reason: routine (the apiserver ended it after its timeout; resumed, no list), gone (410: relisted), error (a fault: relisted with backoff)',
+    labelNames: ['cache', 'kind', 'reason'] as const,
+    registers: [this.registry],
   });
   readonly configReloadErrors = new client.Counter({ name: 'k8smgr_config_reload_errors_total', help: 'Refused reloads of config.json', registers: [this.registry] });
   readonly flavorRejections = new client.Counter({
@@ -54,6 +59,17 @@ export class Metrics {
         const counts = sources.servicesByState?.();
         if (!counts) return;
         for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+      },
+    });
+    new client.Histogram({
+      name: 'k8smgr_service_seconds_since_last_poll',
+      help: 'Services by the seconds since this replica last answered a poll of them (a hub that stopped polling shows in the high buckets; with several replicas, take the minimum per service across them)',
+      buckets: [5, 15, 30, 60, 120, 300, 900, 3600, 14_400, 86_400], registers,
+      collect() {
+        const ages = sources.secondsSinceLastPoll?.();
+        if (!ages) return;
+        this.reset();
+        for (const age of ages) this.observe(age);
       },
     });
     new client.Gauge({

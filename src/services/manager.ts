@@ -62,6 +62,8 @@ export interface ServiceObserver {
 
 /** Log tails read once per failed container (pod name + restart count). */
 const LOG_TAIL_CACHE_MAX = 5000;
+/** Services whose last poll time is kept (the oldest is forgotten first). */
+const LAST_POLL_MAX = 50_000;
 /** Own writes not yet seen through the watch are bridged this long at most. */
 const OWN_WRITE_BRIDGE_MS = 60_000;
 /** A stop marker holds back starts that began before it, allowing this much clock skew between replicas. */
@@ -83,6 +85,8 @@ export class ServiceManager implements ServiceApi {
   /** Anchors (by uid) this process deleted that its watch may still show. */
   readonly #ownDeletes = new Map<string, number>();
   readonly #logTails = new Map<string, string>();
+  /** When this replica last answered a poll, by anchor uid (metrics only: it changes no answer). */
+  readonly #lastPoll = new Map<string, number>();
 
   constructor(deps: ServiceManagerDeps) {
     this.#deps = deps;
@@ -357,16 +361,32 @@ export class ServiceManager implements ServiceApi {
     return withoutHints(this.liveVerdict(record, anchor, tail));
   }
 
-  /** Services by state, for the metrics. */
-  countByState(): Record<ServiceState, number> {
-    const counts: Record<ServiceState, number> = { starting: 0, running: 0, failed: 0, stopping: 0 };
-    for (const { record, anchor } of this.#deps.cache.all()) counts[this.verdictOf(record, anchor).state]++;
+  /** Services by state, for the metrics; failed starts whose workload is removed apart. */
+  countByState(): Record<ServiceState | 'failed_cleaned_up', number> {
+    const counts: Record<ServiceState | 'failed_cleaned_up', number> = { starting: 0, running: 0, failed: 0, stopping: 0, failed_cleaned_up: 0 };
+    for (const { record, anchor } of this.#deps.cache.all()) {
+      if (lifecycleOf(anchor).cleanedUp !== undefined) counts.failed_cleaned_up++;
+      else counts[this.verdictOf(record, anchor).state]++;
+    }
     return counts;
+  }
+
+  /** Seconds since this replica last answered a poll of each service (since its start when never), for the metrics. */
+  *secondsSinceLastPoll(): Iterable<number> {
+    const now = this.#now();
+    for (const { record, anchor } of this.#deps.cache.all()) {
+      const last = this.#lastPoll.get(anchor.metadata.uid ?? '') ?? (Date.parse(record.start_date) || now);
+      yield Math.max(0, (now - last) / 1000);
+    }
   }
 
   async poll(principal: Principal, servername: string): Promise<PollAnswer> {
     const found = await this.#find(principal.credential, servername);
     if (!found) throw notFoundError();
+    const uid = found.anchor.metadata.uid ?? '';
+    this.#lastPoll.delete(uid);
+    this.#lastPoll.set(uid, this.#now());
+    if (this.#lastPoll.size > LAST_POLL_MAX) this.#lastPoll.delete(this.#lastPoll.keys().next().value as string);
     return this.verdictWithLogs(found.record, found.anchor);
   }
 

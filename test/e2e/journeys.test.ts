@@ -27,6 +27,7 @@ writeFileSync(configPath, JSON.stringify({
     descriptions: path.join(repoRoot, 'test/e2e/descriptions'),
     base: path.join(tmp, 'rendered'),
     status_information: { pod_events_no: 3, container_logs_lines: 5 },
+    failed_cleanup_seconds: 5,
   },
   userhomes: { base: path.join(tmp, 'homes'), skel: path.join(tmp, 'skel') },
   startup: { create_user: { jupyterhub: ['access_to_webservice'], otherhub: ['access_to_webservice'] } },
@@ -361,6 +362,33 @@ describe('one manager', () => {
     await site.stop(u, 'a');
     await site.stop(u, 'b');
     await site.nothingLeft('jeight-');
+  });
+
+  journey('j10 a server that crashes after it was ready: the hub sees it stopped, the manager removes it, the next start is fresh', async () => {
+    const u = await site.user('jten');
+    assert.ok([201, 202].includes(await site.spawn(u, 'lab', 'jupyterlab/crashlater')));
+    await site.waitReady(u, 'lab');
+    const auth = { authorization: basic('jupyterhub', PASSWORD) };
+    const servername = ((await (await fetch(`${site.managers[0]!.url}/api/services/`, { headers: auth })).json()) as Array<{ servername: string }>)
+      .map((s) => s.servername).find((n) => n.startsWith('jten-lab'));
+    assert.ok(servername);
+    // The container crashes 12 s after it is ready; the hub's poll hears "running: false" and drops the server without a DELETE.
+    await site.waitGone(u, 'lab', 60_000);
+    // The manager removes the workload itself (failed_cleanup_seconds 5 here) ...
+    await waitFor(async () => (await deployments('jten-lab')).length === 0, { what: 'the crashed workload removed by the manager', timeoutMs: 60_000 })
+      .catch((err: Error) => assert.fail(`${err.message}${site.logs()}`));
+    // ... and the anchor keeps answering the same failure.
+    const answer = (await (await fetch(`${site.managers[0]!.url}/api/services/${servername}/`, { headers: auth })).json()) as { running: boolean; state: string; details: { error: string; detailed_error: string } };
+    assert.equal(answer.running, false);
+    assert.equal(answer.state, 'failed');
+    assert.match(answer.details.error, /terminated|cannot start/);
+    assert.match(answer.details.detailed_error, /BackOff|Back-off/);
+    // The user's next start gets a fresh, working server.
+    assert.ok([201, 202].includes(await site.spawn(u, 'lab')));
+    await site.waitReady(u, 'lab');
+    await site.staysReady(u, 'lab', 3000);
+    await site.stop(u, 'lab');
+    await site.nothingLeft('jten-');
   });
 
   journey('j9 50 users spawn at once', async () => {
