@@ -1,12 +1,15 @@
-# K8s Manager image: build stage compiles TypeScript, runtime stage has only
-# production dependencies, the OpenSSH client (userjobs) and runs as non-root.
+# K8s Manager image. The build stage type-checks and bundles the manager with
+# its libraries into dist/bundle/ (`npm run build`: one tree-shaken ES module
+# plus the admin page's files), so the runtime stage needs no node_modules:
+# Node.js, the OpenSSH client (userjobs), tini, and the bundle; non-root.
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.mjs ./scripts/
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json
+RUN npm run build
 
 FROM node:20-bookworm-slim
 RUN apt-get update \
@@ -14,9 +17,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 10001 k8smgr && useradd --uid 10001 --gid 10001 --create-home k8smgr
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-COPY --from=build /src/dist ./dist
+COPY package.json ./
+COPY --from=build /src/dist/bundle ./dist/bundle
 COPY bin ./bin
 USER 10001:10001
 ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0

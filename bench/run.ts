@@ -1,5 +1,5 @@
 // npm run bench -- <scenario> [options]
-//   scenarios: poll | start-storm | stop-storm | memory | auth | all
+//   scenarios: poll | start-storm | stop-storm | memory | auth | all | soak | scale
 //   --smoke             tiny sizes, seconds (what test/integration/bench-smoke.test.ts runs)
 //   --sizes 100,1000    services of the poll pass (poll/memory/auth)
 //   --memory 0,1000     services of the memory figures (default: --sizes)
@@ -10,6 +10,11 @@
 //   --direct            storms without the counting proxy (manager -> apiserver over TLS)
 //   --profile           run the manager with --cpu-prof; top functions go into the JSON
 //   --out DIR           results directory (default bench/results)
+//   --services N        soak (default 5000) / scale (default 20000): services
+//   --minutes M         soak: minutes of polling (default 60)
+//   --rate R            soak: polls/s (default 200); scale: polls/s of the paced load (default 1000)
+//   --own-control-plane run on a second control plane of its own (taken down after), so that the
+//                       apiserver's request counts are the manager's alone
 // Starts the test control plane (testenv/cluster.ts up), runs the manager as a
 // child process behind a counting proxy, prints the tables and writes
 // bench/results/<date>.json (`all`) or <date>-<scenario>.json; `all` at full
@@ -32,12 +37,15 @@ const { values, positionals } = parseArgs({
     direct: { type: 'boolean' },
     out: { type: 'string' },
     'no-docs': { type: 'boolean' },
+    services: { type: 'string' },
+    minutes: { type: 'string' },
+    'own-control-plane': { type: 'boolean' },
   },
 });
 
 const scenario = positionals[0] as Scenario | undefined;
 if (!scenario || !SCENARIOS.includes(scenario)) {
-  console.error(`usage: npm run bench -- <${SCENARIOS.join('|')}> [--smoke] [--sizes 100,1000] [--storms 100] [--duration S] [--connections N] [--rate R] [--profile] [--out DIR]`);
+  console.error(`usage: npm run bench -- <${SCENARIOS.join('|')}> [--smoke] [--sizes 100,1000] [--storms 100] [--duration S] [--connections N] [--rate R] [--profile] [--out DIR] [--services N] [--minutes M] [--own-control-plane]`);
   process.exit(2);
 }
 const list = (v: string | undefined) => v?.split(',').map((x) => Number(x.trim())).filter((x) => Number.isFinite(x));
@@ -58,6 +66,12 @@ runBench({
   ...(Object.keys(sizes).length ? { sizes } : {}),
   ...(values.out ? { outDir: values.out } : {}),
   ...(values['no-docs'] ? { updateDocs: false } : {}),
+  soak: {
+    ...(values.services ? { services: Number(values.services) } : {}),
+    ...(values.minutes ? { minutes: Number(values.minutes) } : {}),
+    ...(values.rate ? { rate: Number(values.rate) } : {}),
+  },
+  ...(values['own-control-plane'] ? { ownControlPlane: true } : {}),
 }).then(
   ({ table, jsonPath, results }) => {
     console.log(`\n${table}\n`);

@@ -3,13 +3,14 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { clusterUp, repoRoot } from './cluster.js';
-import { buildManager } from './manager.js';
+import { clusterDown, clusterUp, repoRoot } from './cluster.js';
+import { buildManager, RUNTIME_LABELS, type Runtime } from './manager.js';
 import { summarizeProfile } from './profile.js';
 import { checkTargets, machine, renderTables, updateDoc, type BenchResults } from './results.js';
 import { populationPass, storms, type BenchOptions } from './scenarios.js';
+import { scale, soak } from './soak.js';
 
-export const SCENARIOS = ['poll', 'start-storm', 'stop-storm', 'memory', 'auth', 'all'] as const;
+export const SCENARIOS = ['poll', 'start-storm', 'stop-storm', 'memory', 'auth', 'all', 'soak', 'scale'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export const FULL: Omit<BenchOptions, 'logDir' | 'log'> = {
@@ -44,8 +45,12 @@ export interface RunOptions {
   /** Update docs/performance.md's generated table (default: for `all` at full size). */
   updateDocs?: boolean;
   log?: (line: string) => void;
-  /** dist (default): compiled with tsc first, as production runs; tsx: the sources as they are (quicker to start, for the smoke test). */
-  runtime?: 'dist' | 'tsx';
+  /** bundle (default): the production bundle, as the image runs; tsc: the former tsc build; tsx: the sources as they are (quicker to start, for the smoke test). */
+  runtime?: Runtime;
+  /** soak and scale: services, minutes, polls/s (defaults: soak 5,000 / 60 / 200; scale 20,000, paced at --rate or 1,000). */
+  soak?: { services?: number; minutes?: number; rate?: number };
+  /** Run on a control plane of its own (a second one, taken down at the end), so that the apiserver's request counts are the manager's alone. */
+  ownControlPlane?: boolean;
 }
 
 export async function runBench(opts: RunOptions): Promise<{ results: BenchResults; jsonPath: string; table: string }> {
@@ -61,10 +66,32 @@ export async function runBench(opts: RunOptions): Promise<{ results: BenchResult
   const log = opts.log ?? ((line: string) => console.log(`bench: ${line}`));
   const options: BenchOptions = { ...(opts.smoke ? SMOKE : FULL), ...opts.sizes, logDir, log, ...(profileDir ? { profileDir } : {}) };
 
+  let ownDir: string | undefined;
+  if (opts.ownControlPlane) {
+    ownDir = path.join(workDir, 'control-plane');
+    process.env.K8SMGR_TESTENV_DIR = ownDir;
+    delete process.env.KUBECONFIG;
+    log(`a control plane of its own in ${ownDir}`);
+  }
   log('control plane up');
   clusterUp();
-  log('compiling the manager');
-  const runtime = buildManager(opts.runtime);
+  try {
+    return await runScenario(opts, { startedAt, stamp, outDir, workDir, logDir, profileDir, log, options });
+  } finally {
+    if (ownDir) {
+      log('taking its own control plane down');
+      clusterDown();
+    }
+  }
+}
+
+async function runScenario(
+  opts: RunOptions,
+  c: { startedAt: Date; stamp: string; outDir: string; workDir: string; logDir: string; profileDir: string | undefined; log: (line: string) => void; options: BenchOptions },
+): Promise<{ results: BenchResults; jsonPath: string; table: string }> {
+  const { startedAt, outDir, profileDir, log, options } = c;
+  log('building the manager');
+  const runtime = await buildManager(opts.runtime);
 
   const s = opts.scenario;
   const want = { poll: s === 'poll' || s === 'all', memory: s === 'memory' || s === 'all', auth: s === 'auth' || s === 'all' };
@@ -74,12 +101,14 @@ export async function runBench(opts: RunOptions): Promise<{ results: BenchResult
     startedAt: startedAt.toISOString(),
     finishedAt: '',
     machine: machine(),
-    runtime: runtime === 'dist' ? 'compiled JS (tsc)' : 'tsx',
+    runtime: RUNTIME_LABELS[runtime],
     options: { ...options, log: undefined, smoke: opts.smoke === true },
     poll: [],
     startStorm: [],
     memory: [],
     auth: [],
+    soak: null,
+    scale: null,
     targets: [],
     profiles: [],
   };
@@ -90,6 +119,28 @@ export async function runBench(opts: RunOptions): Promise<{ results: BenchResult
     results.auth = pass.auth;
   }
   if (s === 'start-storm' || s === 'stop-storm' || s === 'all') results.startStorm = await storms(options);
+  if (s === 'soak') {
+    results.soak = await soak({
+      services: opts.soak?.services ?? (opts.smoke ? 5 : 5000),
+      minutes: opts.soak?.minutes ?? (opts.smoke ? 1 : 60),
+      rate: opts.soak?.rate ?? (opts.smoke ? 20 : 200),
+      connections: 4,
+      logDir: options.logDir,
+      log,
+      ownControlPlane: opts.ownControlPlane === true,
+    });
+  }
+  if (s === 'scale') {
+    results.scale = await scale({
+      services: opts.soak?.services ?? (opts.smoke ? 5 : 20_000),
+      rate: opts.soak?.rate ?? options.pacedRate,
+      connections: Math.min(8, options.connections),
+      durationSeconds: options.durationSeconds,
+      warmupSeconds: options.warmupSeconds,
+      logDir: options.logDir,
+      log,
+    });
+  }
   results.targets = checkTargets(results);
   results.finishedAt = new Date().toISOString();
   if (profileDir && existsSync(profileDir)) {

@@ -37,6 +37,13 @@ export function clusterUp(): void {
   if (r.status !== 0) throw new Error(`testenv/cluster.ts up failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
 }
 
+/** Stops the control plane of $K8SMGR_TESTENV_DIR (a bench's own); never the shared one. */
+export function clusterDown(): void {
+  if (!process.env.K8SMGR_TESTENV_DIR) return;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'testenv/cluster.ts'), 'down'], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) console.error(`testenv/cluster.ts down failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+}
+
 export async function benchCluster(label: string): Promise<BenchCluster> {
   const file = kubeconfigPath();
   const kc = await connect(file);

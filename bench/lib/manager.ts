@@ -3,18 +3,20 @@
 // spends nothing on it), its RSS is read from /proc, and a small preloaded probe
 // writes process.memoryUsage() before and after a full GC to a file on SIGUSR2
 // (no change to src/ needed).
-// Runs the compiled sources (tsc into node_modules/.cache, as production runs
-// dist/) unless K8SMGR_BENCH_RUNTIME=tsx.
+// Runs what the image runs: the production bundle (scripts/build.mjs, as
+// `npm run build`), built into node_modules/.cache. K8SMGR_BENCH_RUNTIME=tsc
+// runs a tsc build instead (the former production build, for before/after
+// figures), =tsx the sources.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from './cluster.js';
 import { managerEnv } from '../../test/helpers/manager.js';
 
 // One per bench process, so that a bench and the smoke test never build into each other's.
+// Two levels below BUILD_ROOT, as in the repository, so that files found relative to the code are found.
 const BUILD_ROOT = path.join(repoRoot, 'node_modules', '.cache', 'k8smgr-bench', String(process.pid));
-const BUILD_DIR = path.join(BUILD_ROOT, 'dist');
 
 const PROBE = [
   "import { writeFileSync } from 'node:fs';",
@@ -27,32 +29,59 @@ const PROBE = [
   "if (file) process.on('SIGUSR2', () => { const before = process.memoryUsage(); gc(); writeFileSync(file, JSON.stringify({ before, after: process.memoryUsage(), at: Date.now() })); });",
 ].join('\n');
 
-let built: 'dist' | 'tsx' | undefined;
-/** Experiments: K8SMGR_BENCH_DIST names a compiled tree (e.g. a hand-edited copy) to run instead of building one. */
-let distDir = BUILD_DIR;
+export type Runtime = 'bundle' | 'tsc' | 'tsx';
+export const RUNTIME_LABELS: Record<Runtime, string> = {
+  bundle: 'the production bundle (esbuild, as the image runs)',
+  tsc: 'a tsc build (the former production build)',
+  tsx: 'tsx (sources)',
+};
+
+let built: { runtime: Runtime; entry: string[] } | undefined;
 /** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
 const CLOCK_TICKS = 100;
 
-/** Compiles src/ once per bench run into node_modules/.cache (never dist/: bin/k8smgr.js would pick that up). */
-export function buildManager(prefer: 'dist' | 'tsx' = 'dist'): 'dist' | 'tsx' {
-  if (built) return built;
-  if (prefer === 'tsx' || process.env.K8SMGR_BENCH_RUNTIME === 'tsx') return (built = 'tsx');
-  const given = process.env.K8SMGR_BENCH_DIST;
-  if (given && existsSync(path.join(given, 'cli', 'main.js'))) {
-    distDir = given;
-    return (built = 'dist');
+/**
+ * Node flags of the image's ENTRYPOINT (Dockerfile), so the bench runs the
+ * manager as the image does; K8SMGR_BENCH_NODE_FLAGS (space-separated) replaces
+ * them for experiments.
+ */
+export function imageNodeFlags(): string[] {
+  const given = process.env.K8SMGR_BENCH_NODE_FLAGS;
+  if (given !== undefined) return given.split(/\s+/).filter(Boolean);
+  const dockerfile = readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8');
+  const entry = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1];
+  if (!entry) return [];
+  const argv = JSON.parse(entry) as string[];
+  const node = argv.indexOf('node');
+  return node < 0 ? [] : argv.slice(node + 1).filter((a) => a.startsWith('--'));
+}
+
+/** Builds the manager once per bench run into node_modules/.cache (never dist/: bin/k8smgr.js would pick that up). */
+export async function buildManager(prefer?: Runtime): Promise<Runtime> {
+  if (built) return built.runtime;
+  const runtime = prefer ?? (process.env.K8SMGR_BENCH_RUNTIME as Runtime | undefined) ?? 'bundle';
+  if (runtime === 'tsx') {
+    built = { runtime, entry: ['--import', 'tsx', path.join(repoRoot, 'src', 'cli', 'main.ts')] };
+    return runtime;
   }
   process.once('exit', () => rmSync(BUILD_ROOT, { recursive: true, force: true }));
+  if (runtime === 'bundle') {
+    const { bundle } = (await import(path.join(repoRoot, 'scripts', 'build.mjs'))) as { bundle: (o: { outDir: string }) => Promise<string> };
+    built = { runtime, entry: [...imageNodeFlags(), await bundle({ outDir: path.join(BUILD_ROOT, 'dist', 'bundle') })] };
+    return runtime;
+  }
+  const outDir = path.join(BUILD_ROOT, 'dist');
   const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-  const r = spawnSync(process.execPath, [tsc, '-p', path.join(repoRoot, 'tsconfig.build.json'), '--outDir', BUILD_DIR, '--sourceMap', 'false'], {
+  const r = spawnSync(process.execPath, [tsc, '-p', path.join(repoRoot, 'tsconfig.build.json'), '--noEmit', 'false', '--outDir', outDir, '--sourceMap', 'false'], {
     cwd: repoRoot,
     encoding: 'utf8',
     timeout: 5 * 60_000,
   });
   // Type errors elsewhere in the tree (other work in progress) still emit JS; use it if main.js is there.
-  built = existsSync(path.join(BUILD_DIR, 'cli', 'main.js')) ? 'dist' : 'tsx';
-  if (built === 'tsx') console.error(`bench: could not compile src/ (${r.status}), running it through tsx:\n${r.stdout}${r.stderr}`);
-  return built;
+  if (!existsSync(path.join(outDir, 'cli', 'main.js'))) throw new Error(`bench: could not compile src/ (${r.status}):\n${r.stdout}${r.stderr}`);
+  if (existsSync(path.join(repoRoot, 'src', 'admin', 'static'))) cpSync(path.join(repoRoot, 'src', 'admin', 'static'), path.join(outDir, 'admin', 'static'), { recursive: true });
+  built = { runtime, entry: [path.join(outDir, 'cli', 'main.js')] };
+  return runtime;
 }
 
 export interface BenchManagerOptions {
@@ -70,7 +99,7 @@ export interface BenchManager {
   url: string;
   pid: number;
   child: ChildProcess;
-  runtime: 'dist' | 'tsx';
+  runtime: Runtime;
   /** Milliseconds from spawn to /api/ready/ answering 200. */
   readyMs: number;
   rss(): { rssKiB: number; hwmKiB: number };
@@ -83,13 +112,12 @@ export interface BenchManager {
 }
 
 export async function startBenchManager(opts: BenchManagerOptions): Promise<BenchManager> {
-  const runtime = buildManager();
+  const runtime = await buildManager();
+  if (!built) throw new Error('bench: no manager build');
   mkdirSync(path.dirname(opts.logFile), { recursive: true });
   const probeFile = `${opts.logFile}.memory.json`;
   const fd = openSync(opts.logFile, 'a');
-  const entry = runtime === 'dist'
-    ? [path.join(distDir, 'cli', 'main.js')]
-    : ['--import', 'tsx', path.join(repoRoot, 'src', 'cli', 'main.ts')];
+  const entry = built.entry;
   const spawnedAt = Date.now();
   const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', `data:text/javascript,${encodeURIComponent(PROBE)}`, ...entry, 'serve'], {
     cwd: repoRoot,

@@ -3,6 +3,7 @@
 import { cpus, totalmem } from 'node:os';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AuthFigures, MemoryFigures, PollFigures, StormFigures } from './scenarios.js';
+import type { ScaleFigures, SoakFigures } from './soak.js';
 
 export interface Target {
   name: string;
@@ -23,6 +24,8 @@ export interface BenchResults {
   startStorm: StormFigures[];
   memory: MemoryFigures[];
   auth: AuthFigures[];
+  soak: SoakFigures | null;
+  scale: ScaleFigures | null;
   targets: Target[];
   profiles: Array<{ file: string; top: Array<{ function: string; where: string; selfPercent: number }> }>;
 }
@@ -37,7 +40,10 @@ export function machine(): BenchResults['machine'] {
   };
 }
 
-export function checkTargets(r: Pick<BenchResults, 'poll' | 'startStorm' | 'memory'> & { options?: Record<string, unknown> }): Target[] {
+/** MiB (what /proc says) under a target in MB (10^6 bytes). */
+const underMB = (mib: number, mb: number) => mib * 1.048576 < mb;
+
+export function checkTargets(r: Pick<BenchResults, 'poll' | 'startStorm' | 'memory'> & Partial<Pick<BenchResults, 'soak' | 'scale'>> & { options?: Record<string, unknown> }): Target[] {
   const targets: Target[] = [];
   const polls = r.poll;
   if (polls.length) {
@@ -60,7 +66,21 @@ export function checkTargets(r: Pick<BenchResults, 'poll' | 'startStorm' | 'memo
   const s100 = r.startStorm.find((s) => s.starts === 100) ?? r.startStorm[0];
   if (s100) targets.push({ name: `errors in ${s100.starts} concurrent starts`, target: '0', value: String(s100.start.errors), met: s100.start.errors === 0 });
   const m5000 = r.memory.find((m) => m.services === 5000) ?? r.memory[r.memory.length - 1];
-  if (m5000) targets.push({ name: `RSS at ${m5000.services} services`, target: '< 150 MB', value: `${m5000.rssAfterLoadMiB ?? m5000.rssMiB} MiB`, met: (m5000.rssAfterLoadMiB ?? m5000.rssMiB) < 150 });
+  if (m5000) targets.push({ name: `RSS at ${m5000.services} services`, target: '< 150 MB', value: `${m5000.rssAfterLoadMiB ?? m5000.rssMiB} MiB`, met: underMB(m5000.rssAfterLoadMiB ?? m5000.rssMiB, 150) });
+  if (r.soak) {
+    const k = r.soak;
+    const peak = Math.max(...k.perMinute.map((m) => m.rssMiB));
+    targets.push({ name: `RSS at ${k.services} services over ${k.minutes} min (highest minute)`, target: '< 150 MB', value: `${peak} MiB`, met: underMB(peak, 150) });
+    targets.push({ name: `RSS plateau (minute ${k.rss.fromMinute} to ${k.minutes})`, target: 'no growth', value: `${k.rss.minMiB}-${k.rss.maxMiB} MiB, last - first ${k.rss.growthMiB} MiB`, met: k.minutes >= 20 ? k.rss.growthMiB <= 5 : null });
+    targets.push({ name: 'LIST requests after the initial lists (manager)', target: '0', value: String(k.totals.manager.list), met: k.totals.manager.list === 0 });
+    targets.push({ name: `LIST requests after the initial lists (apiserver_request_total, ${k.apiserverScope.startsWith('a control plane') ? 'own control plane' : 'shared: other clients included'})`, target: '0', value: String(k.totals.apiserver.list), met: k.apiserverScope.startsWith('a control plane') ? k.totals.apiserver.list === 0 : null });
+    const worst = Math.max(...k.perMinute.map((m) => m.latencyMs.p99));
+    targets.push({ name: `poll p99 at ${k.rate}/s (worst minute)`, target: '< 5 ms', value: `${worst} ms`, met: worst < 5 });
+  }
+  if (r.scale) {
+    const c = r.scale;
+    targets.push({ name: `RSS at ${c.services} services (after a poll load)`, target: '< 250 MB', value: `${c.rssAfterLoadMiB} MiB (peak ${c.peakRssMiB})`, met: underMB(Math.max(c.rssAfterLoadMiB, c.rssReadyMiB), 250) });
+  }
   return targets;
 }
 
@@ -120,8 +140,26 @@ export function renderTables(r: BenchResults): string {
     out.push('', `**Auth** (saturating poll load, ${r.options.connections} connections, ${r.auth[0]?.services} services)`, '');
     out.push(table(['scheme', 'polls/s', 'p50 ms', 'p99 ms', 'errors'], r.auth.map((a) => [a.scheme, a.perSecond, a.latencyMs.p50, a.latencyMs.p99, a.errors + a.non2xx])));
   }
+  if (r.soak) {
+    const k = r.soak;
+    out.push('', `**Soak** (${k.services} services, polls at ${k.rate}/s for ${k.minutes} min; manager ready after ${(k.managerReadyMs / 1000).toFixed(1)} s; apiserver counts from ${k.apiserverScope})`, '');
+    out.push(`Start-up (spawn to ready): apiserver LIST ${k.startup.apiserver.list} (${Object.entries(k.startup.apiserver.listByResource).map(([a, b]) => `${a} ${b}`).join(', ')}), WATCH ${k.startup.apiserver.watch}; manager list requests (pages) ${k.startup.manager.list}, watches ${k.startup.manager.watch}.`);
+    out.push(`After it, over the run: apiserver LIST ${k.totals.apiserver.list}${Object.keys(k.totals.apiserver.listByResource).length ? ` (${Object.entries(k.totals.apiserver.listByResource).map(([a, b]) => `${a} ${b}`).join(', ')})` : ''}, WATCH ${k.totals.apiserver.watch}; manager list ${k.totals.manager.list}, watch ${k.totals.manager.watch}; watch ends by reason ${JSON.stringify(k.totals.watchEnds)}.`, '');
+    out.push(table(
+      ['minute', 'RSS MiB', 'polls', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'apiserver LIST', 'apiserver WATCH', 'manager list', 'manager watch', 'load avg'],
+      k.perMinute.map((m) => [m.minute, m.rssMiB, m.polls, m.latencyMs.p50, m.latencyMs.p99, m.latencyMs.max, m.errors, m.apiserver.list, m.apiserver.watch, m.manager.list, m.manager.watch, m.loadAverage]),
+    ));
+  }
+  if (r.scale) {
+    const c = r.scale;
+    out.push('', `**Scale** (${c.services} services)`, '');
+    out.push(table(
+      ['services', 'populate', 'manager ready', 'RSS ready MiB', 'live heap MiB', `paced ${c.paced.rate}/s p50 / p99 / max ms`, 'errors', 'RSS after load MiB', 'peak RSS MiB', 'start-up LIST (apiserver / manager pages)'],
+      [[c.services, `${c.populateSeconds.toFixed(0)} s`, `${(c.managerReadyMs / 1000).toFixed(1)} s`, c.rssReadyMiB, c.liveHeapMiB, `${c.paced.latencyMs.p50} / ${c.paced.latencyMs.p99} / ${c.paced.latencyMs.max}`, c.paced.errors, c.rssAfterLoadMiB, c.peakRssMiB, `${c.startup.apiserver.list} / ${c.startup.manager.list}`]],
+    ));
+  }
   if (r.targets.length) {
-    out.push('', '**Targets of issue #10**', '');
+    out.push('', '**Targets**', '');
     out.push(table(['figure', 'target', 'measured', 'met'], r.targets.map((t) => [t.name, t.target, t.value, t.met === null ? '-' : t.met ? 'yes' : 'NO'])));
   }
   return out.join('\n');

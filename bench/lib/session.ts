@@ -19,7 +19,7 @@ export interface Session {
   tmp: string;
   auth: string;
   /** Starts a fresh manager (through the proxy); `label` names its log file. */
-  startManager(label: string, opts?: { profileDir?: string; direct?: boolean }): Promise<BenchManager>;
+  startManager(label: string, opts?: { profileDir?: string; direct?: boolean; readyTimeoutMs?: number }): Promise<BenchManager>;
   close(): Promise<void>;
 }
 
@@ -53,6 +53,7 @@ export async function openSession(label: string, opts: { logDir: string }): Prom
         logFile: path.join(opts.logDir, `manager-${label}-${name}.log`),
         env: { BENCHHUB_USER_PASS: PASSWORD },
         nodeArgs,
+        ...(o.readyTimeoutMs ? { readyTimeoutMs: o.readyTimeoutMs } : {}),
       });
       managers.add(m);
       const stop = m.stop.bind(m);
