@@ -3,7 +3,7 @@
 // (for buildApp's `plugins`), start (after the watch caches synced: follow
 // them) and stop.
 import type { App } from '../http/app.js';
-import { loadAssets, staticDir } from './assets.js';
+import { loadAssets, staticDir, type Asset } from './assets.js';
 
 export { packageVersion } from './assets.js';
 import { LiveFeed } from './feed.js';
@@ -24,7 +24,12 @@ export interface Admin {
 }
 
 export async function createAdmin(deps: AdminDeps, opts: { staticDir?: string } = {}): Promise<Admin> {
-  const assets = await loadAssets(opts.staticDir ?? staticDir());
+  const dir = opts.staticDir ?? staticDir();
+  // Without its files the page cannot be shown, but the manager must still serve the hubs.
+  const assets = await loadAssets(dir).catch((err: unknown) => {
+    deps.logger.error({ err: (err as Error).message, dir }, 'admin page: static files missing; /admin/ answers 503');
+    return new Map<string, Asset>();
+  });
   const sessions = new SessionStore(
     { entry: (name) => deps.credentials.snapshot().doc.credentials[name] },
     deps.sessions,

@@ -4,7 +4,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../http/app.js';
 import { forbidden, HttpError, throttled } from '../http/errors.js';
-import { invalidInput, notFoundError, conflictError } from '../errors.js';
+import { invalidInput, notFoundError, conflictError, unavailableError } from '../errors.js';
 import { isCredentialName } from '../auth/document.js';
 import { tokenId } from '../auth/headers.js';
 import { redact } from '../logging/redact.js';
@@ -59,6 +59,7 @@ export async function adminRoutes(app: App, parts: AdminParts): Promise<void> {
   // ---- the page
   const sendAsset = (request: FastifyRequest, reply: FastifyReply, name: string) => {
     const asset = assets.get(name);
+    if (!asset && name === 'index.html') throw unavailableError('The admin page is not installed.', 'its static files were not found (see docs/admin.md)');
     if (!asset) throw notFoundError('Not found.');
     void reply.header('etag', asset.etag).header('cache-control', 'no-cache').type(asset.type);
     if (request.headers['if-none-match'] === asset.etag) return reply.status(304).send();
