@@ -3,7 +3,8 @@
 // for a userjob: log in, watch services appear and fail live, read why, stop
 // one from the page, change a log level, create and revoke a token; a
 // credential without access_to_admin gets 403; actions without the CSRF token
-// or from another origin are refused. Screenshots go to docs/images/.
+// or from another origin are refused. Screenshots of each step (docs/images/ with
+// K8SMGR_UPDATE_SCREENSHOTS=1).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -17,7 +18,8 @@ import { launchBrowser, type Browser } from '../helpers/browser.js';
 import { startEchoServer, startSshd, writeClientConfig, type EchoServer, type Sshd } from '../helpers/sshd.js';
 
 const fixtures = path.resolve('test/fixtures/services');
-const images = path.resolve('docs/images');
+// Screenshots: into docs/images/ with K8SMGR_UPDATE_SCREENSHOTS=1 (for docs/admin.md), else a temporary folder.
+const images = process.env.K8SMGR_UPDATE_SCREENSHOTS === '1' ? path.resolve('docs/images') : mkdtempSync(path.join(tmpdir(), 'k8smgr-admin-shots-'));
 const { kc, namespace, kubeconfigPath } = await testNamespace();
 const core = kc.makeApiClient(k8s.CoreV1Api);
 const tmp = mkdtempSync(path.join(tmpdir(), 'k8smgr-admin-'));
