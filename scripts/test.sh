@@ -15,6 +15,9 @@ if [[ -z "${KUBECONFIG:-}" ]]; then
   if ! npx tsx testenv/cluster.ts status >/dev/null 2>&1; then started_cluster=1; fi
   npx tsx testenv/cluster.ts up
   export KUBECONFIG="$PWD/.testenv/kubeconfig"
+else
+  # Another cluster: the chart tests still need helm and kubectl (built once, then cached).
+  bash testenv/build.sh kubectl helm
 fi
 cleanup() { if ((started_cluster)) && [[ -z "${K8SMGR_KEEP_CLUSTER:-}" ]]; then npx tsx testenv/cluster.ts down || true; fi; }
 trap cleanup EXIT
