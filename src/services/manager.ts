@@ -145,7 +145,9 @@ export class ServiceManager implements ServiceApi {
     const credential = principal.credential;
     const log = this.#deps.logger.child({ uuidcode: req.servername, credential, action: 'start', start_id: req.startId });
 
-    const existing = await this.#find(credential, req.servername);
+    // The cache alone (no API read): a start that another replica made a moment ago is met
+    // when this one creates the anchor (same name), and answered there.
+    const existing = this.#cached(credential, req.servername);
     if (existing && existing.record.start_id === req.startId && !existing.record.stop_pending) {
       log.info('start repeated with the same start_id: answering with the existing service');
       return existing.record;

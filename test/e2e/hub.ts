@@ -48,17 +48,27 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** What a restarted hub keeps: its database and cookie secret (the state folder) and its ports. */
+export interface HubState {
+  dir: string;
+  proxyPort: number;
+  hubPort: number;
+  apiPort: number;
+}
+
 export interface HubProcess {
   /** The proxy's public URL: what users open. */
   url: string;
+  state: HubState;
   child: ChildProcess;
   output(): string;
   stop(): Promise<void>;
 }
 
-export async function startHub(opts: { venv: string; env: Record<string, string>; readyTimeoutMs?: number }): Promise<HubProcess> {
-  const state = mkdtempSync(path.join(tmpdir(), 'k8smgr-hub-'));
-  const [proxyPort, hubPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+/** Starts a hub; with `state` (from an earlier HubProcess) it is that hub restarted: same database, same ports. */
+export async function startHub(opts: { venv: string; env: Record<string, string>; readyTimeoutMs?: number; state?: HubState }): Promise<HubProcess> {
+  const kept = opts.state ?? { dir: mkdtempSync(path.join(tmpdir(), 'k8smgr-hub-')), proxyPort: await freePort(), hubPort: await freePort(), apiPort: await freePort() };
+  const { dir: state, proxyPort, hubPort, apiPort } = kept;
   let out = '';
   const child = spawn(path.join(opts.venv, 'bin', 'jupyterhub'), ['-f', path.join(repoRoot, 'test/e2e/jupyterhub_test_config.py')], {
     cwd: state,
@@ -93,6 +103,7 @@ export async function startHub(opts: { venv: string; env: Record<string, string>
   }
   return {
     url,
+    state: kept,
     child,
     output: () => out,
     async stop() {
