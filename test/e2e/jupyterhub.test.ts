@@ -28,6 +28,8 @@ writeFileSync(configPath, JSON.stringify({
   },
   userhomes: { base: path.join(tmp, 'homes'), skel: path.join(tmp, 'skel') },
   startup: { create_user: { jupyterhub: ['access_to_webservice'] } },
+  // Flavors (docs/flavors.md): unlimited by default, and one that holds a single server.
+  flavors: { jupyterhub: { default: 'standard', flavors: { standard: { max: -1 }, tiny: { max: 1, display_name: 'Tiny' } } } },
 }));
 const PASSWORD = 'e2e-hub-credential-pw';
 
@@ -68,7 +70,8 @@ async function managedObjects(): Promise<string[]> {
   const names: string[] = [];
   for (const [apiVersion, kind] of KINDS) {
     const list = await objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, 'app.kubernetes.io/managed-by=k8smgr,k8smgr.io/servername');
-    for (const item of list.items) names.push(`${kind}/${item.metadata?.name}`);
+    // Stop markers (a stop that found nothing, docs/services.md) expire by themselves: not a service's object.
+    for (const item of list.items) if (item.metadata?.labels?.['k8smgr.io/role'] !== 'stop-marker') names.push(`${kind}/${item.metadata?.name}`);
   }
   return names.sort();
 }
@@ -172,4 +175,30 @@ test("a second user's failing service: the hub marks the spawn failed with the m
   // The last event the user sees is the failure itself.
   const final = await spawnEvents(bob, 'lab');
   assert.ok(final.at(-1)?.failed, JSON.stringify(final.at(-1)));
+});
+
+test('a start over a flavor\'s capacity: the hub shows the manager\'s words and nothing is created', async () => {
+  assert.ok(hub && manager);
+  const carol = new HubUser(hub.url, 'carol');
+  const dave = new HubUser(hub.url, 'dave');
+  await carol.login();
+  await dave.login();
+  const first = await carol.api('POST', '/users/carol/servers/lab', { service: 'jupyterlab/default', flavor: 'tiny' });
+  assert.ok(first.status === 201 || first.status === 202, `${first.status} ${first.text}`);
+  await waitFor(async () => {
+    const r = await carol.api('GET', '/users/carol');
+    return (r.body as { servers?: Record<string, { ready?: boolean }> }).servers?.lab?.ready === true;
+  }, { what: "carol's tiny server ready", timeoutMs: 120_000, intervalMs: 500 }).catch((err: Error) => assert.fail(`${err.message}${logs()}`));
+
+  const second = await dave.api('POST', '/users/dave/servers/lab', { service: 'jupyterlab/default', flavor: 'tiny' });
+  // The hub answers the spawn request before the manager refuses it; the refusal arrives as the spawn's failure.
+  assert.ok([201, 202, 500].includes(second.status), `${second.status} ${second.text}`);
+  const failed = await waitFor(async () => (await spawnEvents(dave, 'lab')).find((e) => e.failed) ?? false,
+    { what: "dave's spawn failed with the capacity message", timeoutMs: 60_000, intervalMs: 300 }).catch((err: Error) => assert.fail(`${err.message}${logs()}`));
+  assert.match(failed.html_message ?? '', /No capacity left for flavor tiny/, JSON.stringify(failed));
+  await waitFor(async () => !(await dave.api('GET', '/users/dave')).body?.servers?.lab, { what: "dave's server gone from the hub", timeoutMs: 30_000 });
+  assert.ok(!(await managedObjects()).some((n) => n.includes('dave')), (await managedObjects()).join(','));
+
+  assert.ok([202, 204].includes((await carol.api('DELETE', '/users/carol/servers/lab')).status));
+  await waitFor(async () => (await managedObjects()).length === 0, { what: 'nothing left', timeoutMs: 120_000 });
 });
