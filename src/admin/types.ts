@@ -39,7 +39,7 @@ export interface AdminHandlerStatus {
 export interface AdminLogs {
   list(): Record<string, unknown>;
   status(): { handlers: Partial<Record<string, AdminHandlerStatus>> };
-  patch(type: string, configuration: unknown): Promise<{ status: number; body: unknown }>;
+  patch(type: string, configuration: unknown): Promise<unknown>;
   logtest(): void;
 }
 

@@ -160,10 +160,11 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
     services,
     flavors: flavors.admission,
     logs,
+    userjobs: userjobs.manager,
     readiness,
     bodyLimitBytes: config.services.max_body_bytes,
     rootHooks: [(root) => metrics.httpHooks(root)],
-    plugins: [userjobs.plugin, admin.plugin, ...(env.metricsPort === undefined ? [metrics.route] : [])],
+    plugins: [admin.plugin, ...(env.metricsPort === undefined ? [metrics.route] : [])],
   });
   let metricsApp: App | undefined;
   if (env.metricsPort !== undefined) {

@@ -2,8 +2,8 @@
 // Parsing is pure (text in, frozen config or a list of errors out), so it is
 // unit-tested without files; load.ts does the reading and watching.
 import { Type, type Static } from 'typebox';
-import { UserjobsConfigSchema } from '../userjobs/settings.js';
-import { FlavorsConfigSchema } from '../flavors/settings.js';
+import { UserjobsConfigSchema } from './userjobs-schema.js';
+import { FlavorsConfigSchema } from './flavors-schema.js';
 
 const StrMap = Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]));
 const StrList = Type.Array(Type.String());

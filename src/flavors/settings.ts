@@ -5,90 +5,11 @@
 // Defaults are applied here (see `flavorView`), not by the schema: TypeBox does
 // not fill defaults inside records reliably, and an absent key must stay
 // distinguishable from a set one for the user overrides.
-import { Type, type Static } from 'typebox';
-
-/** Flavor names: they appear in templates, annotations, labels of metrics and the hub's form. */
-export const FLAVOR_NAME_PATTERN = '^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$';
-export const FLAVOR_NAME_RE = new RegExp(FLAVOR_NAME_PATTERN);
-
-/** -1 unlimited, 0 closed, n at most n. */
-const Limit = (description: string) => Type.Integer({ minimum: -1, description });
-
-const Quantity = Type.Union([Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9A-Za-z.+-]+$' }), Type.Number({ minimum: 0 })]);
-const ResourceList = Type.Record(Type.String({ pattern: '^([a-z0-9.-]+/)?[A-Za-z0-9._-]+$' }), Quantity, { additionalProperties: false });
-
-export const ResourcesSchema = Type.Object(
-  { requests: Type.Optional(ResourceList), limits: Type.Optional(ResourceList) },
-  { additionalProperties: false, description: 'requests/limits set on the main container' },
-);
-
-/** Seconds (0: no limit) or parts that add up. */
-export const RuntimeSchema = Type.Union([
-  Type.Integer({ minimum: 0 }),
-  Type.Object(
-    {
-      days: Type.Optional(Type.Number({ minimum: 0 })),
-      hours: Type.Optional(Type.Number({ minimum: 0 })),
-      minutes: Type.Optional(Type.Number({ minimum: 0 })),
-      seconds: Type.Optional(Type.Number({ minimum: 0 })),
-    },
-    { additionalProperties: false },
-  ),
-]);
-
-export const FlavorSchema = Type.Object(
-  {
-    max: Type.Optional(Limit('services of this flavor running at once over all users (default -1)')),
-    max_per_user: Type.Optional(Limit('services of this flavor one user may run (default -1)')),
-    runtime: Type.Optional(RuntimeSchema),
-    display_name: Type.Optional(Type.String({ maxLength: 200 })),
-    description: Type.Optional(Type.String({ maxLength: 2000 })),
-    weight: Type.Optional(Type.Number()),
-    resources: Type.Optional(ResourcesSchema),
-  },
-  { additionalProperties: false },
-);
-
-const FlavorOverrideSchema = Type.Object(
-  {
-    max_per_user: Type.Optional(Limit('this user\'s maximum of this flavor')),
-    runtime: Type.Optional(RuntimeSchema),
-    resources: Type.Optional(ResourcesSchema),
-  },
-  { additionalProperties: false },
-);
-
-const FlavorName = Type.String({ pattern: FLAVOR_NAME_PATTERN });
-
-export const UserOverrideSchema = Type.Object(
-  {
-    default: Type.Optional(FlavorName),
-    max_per_user: Type.Optional(Limit('this user\'s maximum over all flavors')),
-    flavors: Type.Optional(Type.Record(FlavorName, FlavorOverrideSchema, { additionalProperties: false })),
-  },
-  { additionalProperties: false },
-);
-
-export const CredentialFlavorsSchema = Type.Object(
-  {
-    default: Type.Optional(FlavorName),
-    max_per_user: Type.Optional(Limit('services one user may run over all flavors (default -1)')),
-    undefined_max: Type.Optional(Limit('max for a flavor name that is not defined (default 0: an unknown flavor is refused with 400)')),
-    flavors: Type.Optional(Type.Record(FlavorName, FlavorSchema, { additionalProperties: false })),
-    users: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 200 }), UserOverrideSchema)),
-  },
-  { additionalProperties: false },
-);
-
-/** config.json `flavors`: credential → its flavors. */
-export const FlavorsConfigSchema = Type.Record(Type.String(), CredentialFlavorsSchema, { default: {} });
-
-export type FlavorsConfig = Static<typeof FlavorsConfigSchema>;
-export type CredentialFlavors = Static<typeof CredentialFlavorsSchema>;
-export type FlavorConfig = Static<typeof FlavorSchema>;
-export type UserOverride = Static<typeof UserOverrideSchema>;
-export type Runtime = Static<typeof RuntimeSchema>;
-export type Resources = Static<typeof ResourcesSchema>;
+export {
+  FLAVOR_NAME_PATTERN, FLAVOR_NAME_RE, ResourcesSchema, RuntimeSchema, FlavorSchema, UserOverrideSchema, CredentialFlavorsSchema, FlavorsConfigSchema,
+  type FlavorsConfig, type CredentialFlavors, type FlavorConfig, type UserOverride, type Runtime, type Resources,
+} from '../config/flavors-schema.js';
+import type { FlavorsConfig, Runtime } from '../config/flavors-schema.js';
 
 /** What the schema cannot say: references between keys. Empty when consistent. */
 export function flavorProblems(section: FlavorsConfig | undefined): string[] {

@@ -15,7 +15,10 @@ import { serviceRoutes } from './routes/services.js';
 import { flavorRoutes, NO_FLAVORS } from './routes/flavors.js';
 import type { FlavorsApi } from '../flavors/admission.js';
 import type { ServiceApi } from '../services/manager.js';
-import { logRoutes, type LogAdminApi } from './routes/logs.js';
+import { logRoutes } from './routes/logs.js';
+import type { LogAdminApi } from '../logging/admin.js';
+import { userjobRoutes } from './routes/userjobs.js';
+import type { UserjobApi } from '../userjobs/manager.js';
 
 export interface AppDeps {
   logger: AppLogger;
@@ -24,9 +27,11 @@ export interface AppDeps {
   /** GET /api/flavors/ (without: every credential has no flavors). */
   flavors?: FlavorsApi;
   logs?: LogAdminApi;
+  /** /api/userjobs/ (without: those paths answer 404). */
+  userjobs?: UserjobApi;
   readiness: Readiness;
   bodyLimitBytes: number;
-  /** Extra route plugins (userjobs, metrics) registered by the caller. */
+  /** Extra route plugins (the admin page, metrics) registered by the caller. */
   plugins?: Array<(app: App) => Promise<void>>;
   /** Hooks that must see every route (metrics), added to the root instance. */
   rootHooks?: Array<(app: App) => void>;
@@ -130,6 +135,10 @@ export function buildApp(deps: AppDeps): App {
   if (deps.logs) {
     const logs = deps.logs;
     void app.register(async (scope) => logRoutes(scope as unknown as App, logs));
+  }
+  if (deps.userjobs) {
+    const userjobs = deps.userjobs;
+    void app.register(async (scope) => userjobRoutes(scope as unknown as App, userjobs));
   }
   for (const plugin of deps.plugins ?? []) void app.register(async (scope) => plugin(scope as unknown as App));
   return app;

@@ -5,8 +5,7 @@
 // others keep running; such a handler is tried again every `retryFailedMs`.
 import type { KubeGateway } from '../kube/gateway.js';
 import { Reflector } from '../kube/reflector.js';
-import type { LogAdminApi } from '../http/routes/logs.js';
-import { badRequest, HttpError, notFound } from '../http/errors.js';
+import { invalidInput as badRequest, isDomainError, notFoundError as notFound, unavailableError } from '../errors.js';
 import { LoggingConfigStore, LOGGING_SELECTOR, parseConfigMap, type ConfigMapObject } from './config-store.js';
 import { handlerFactory, type HandlerFactory } from './factory.js';
 import {
@@ -36,6 +35,18 @@ export interface LogAdminOptions {
   factory?: HandlerFactory;
   retryFailedMs?: number;
   watchTimeoutSeconds?: number;
+}
+
+/** The API of /api/logs/ (the HTTP routes call it). Errors are DomainErrors. */
+export interface LogAdminApi {
+  list(): Record<string, unknown>;
+  get(type: string): Record<string, unknown>;
+  /** The new handler's answer (the route answers 201). */
+  create(body: unknown): Promise<Record<string, unknown>>;
+  replace(type: string, configuration: unknown): Promise<Record<string, unknown>>;
+  patch(type: string, configuration: unknown): Promise<Record<string, unknown>>;
+  remove(type: string): Promise<void>;
+  logtest(): void;
 }
 
 export interface HandlerStatus {
@@ -130,7 +141,7 @@ export class LogAdmin implements LogAdminApi {
     return this.#answer(type);
   }
 
-  async create(body: unknown): Promise<{ status: number; body: unknown }> {
+  async create(body: unknown): Promise<Record<string, unknown>> {
     if (!isObject(body)) throw badRequest('Input data must be of type dict');
     if (!('handler' in body)) throw badRequest('Missing key in input data: handler');
     const type = body.handler;
@@ -142,10 +153,10 @@ export class LogAdmin implements LogAdminApi {
       if (current[type]) throw badRequest(`Handler ${type} already exists. Use PUT or PATCH /api/logs/handler/${type}/ to change it.`);
       return { ...current, [type]: checked.config };
     });
-    return { status: 201, body: this.#answer(type) };
+    return this.#answer(type);
   }
 
-  async replace(type: string, body: unknown): Promise<{ status: number; body: unknown }> {
+  async replace(type: string, body: unknown): Promise<Record<string, unknown>> {
     const handlerType = this.#known(type);
     const checked = withDefaults(handlerType, configurationOf(handlerType, body));
     if (!checked.ok) throw badRequest(...checked.errors);
@@ -153,10 +164,10 @@ export class LogAdmin implements LogAdminApi {
       if (!current[handlerType]) throw notFound();
       return { ...current, [handlerType]: checked.config };
     });
-    return { status: 200, body: this.#answer(handlerType) };
+    return this.#answer(handlerType);
   }
 
-  async patch(type: string, body: unknown): Promise<{ status: number; body: unknown }> {
+  async patch(type: string, body: unknown): Promise<Record<string, unknown>> {
     const handlerType = this.#known(type);
     const partial = configurationOf(handlerType, body);
     if (!isObject(partial)) throw badRequest('configuration must be of type dict');
@@ -167,7 +178,7 @@ export class LogAdmin implements LogAdminApi {
       if (!checked.ok) throw badRequest(...checked.errors);
       return { ...current, [handlerType]: checked.config };
     });
-    return { status: 200, body: this.#answer(handlerType) };
+    return this.#answer(handlerType);
   }
 
   async remove(type: string): Promise<void> {
@@ -209,9 +220,9 @@ export class LogAdmin implements LogAdminApi {
     try {
       written = await this.#store.update(this.#defaults, change);
     } catch (err) {
-      if (err instanceof HttpError) throw err;
+      if (isDomainError(err)) throw err;
       this.#opts.logger.error({ err }, 'could not write the logging configuration');
-      throw new HttpError(503, { error: 'Could not store the logging configuration.', detailed_error: (err as Error).message });
+      throw unavailableError('Could not store the logging configuration.', (err as Error).message);
     }
     await this.#enqueue(written, true);
   }

@@ -13,16 +13,5 @@ export interface ServiceRecord {
   namespace?: string;
 }
 
-export interface PollDetails {
-  error: string;
-  detailed_error: string;
-}
-
-export interface PollAnswer {
-  running: boolean;
-  details: PollDetails;
-  /** starting | running | failed | stopping: finer than `running`, for humans and metrics. */
-  state: ServiceState;
-}
-
-export type ServiceState = 'starting' | 'running' | 'failed' | 'stopping';
+// The poll answer is the status room's (a pure function of cached objects).
+export type { PollAnswer, PollDetails, ServiceState } from '../status/answer.js';

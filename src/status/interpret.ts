@@ -1,7 +1,7 @@
 // Pure status interpretation: (record, pods, events) -> the poll answer. No I/O:
 // the caller passes what the watch caches hold, and the log tail when it has
 // one, so every case here is unit-tested with literal objects.
-import type { PollAnswer } from '../services/types.js';
+import type { PollAnswer } from './answer.js';
 
 export interface ContainerState {
   waiting?: { reason?: string; message?: string };

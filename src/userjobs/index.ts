@@ -1,8 +1,6 @@
 // createUserjobs(deps): everything `k8smgr serve` needs for /api/userjobs/:
-// the route plugin, start (watch, restore, supervise), stop, and the hook for
-// a stopped user service.
-import type { App } from '../http/app.js';
-import { userjobRoutes } from '../http/routes/userjobs.js';
+// the API (src/http registers its routes), start (watch, restore, supervise),
+// stop, and the hook for a stopped user service.
 import type { ServiceRecord } from '../services/types.js';
 import { UserjobManager, type UserjobsDeps } from './manager.js';
 
@@ -12,21 +10,19 @@ export { UserjobsConfigSchema, type UserjobsSettings } from './settings.js';
 export type { UserjobView } from './objects.js';
 
 export interface Userjobs {
-  /** Registers /api/userjobs/ (pass in buildApp's `plugins`). */
-  plugin: (app: App) => Promise<void>;
   /** Watches the userjob Services, forwards the saved ones again, supervises. Bounded in time. */
   start(): Promise<void>;
   /** Ends supervision and the control masters. */
   stop(): Promise<void>;
   /** A user service was stopped: end its userjob now (ServiceObserver.stopped). */
   onServiceStopped(record: Pick<ServiceRecord, 'jhub_credential' | 'servername'>): void;
+  /** The API of /api/userjobs/ (pass as buildApp's `userjobs`) and the status. */
   manager: UserjobManager;
 }
 
 export function createUserjobs(deps: UserjobsDeps): Userjobs {
   const manager = new UserjobManager(deps);
   return {
-    plugin: (app) => userjobRoutes(app, manager),
     start: () => manager.start(),
     stop: () => manager.stop(),
     onServiceStopped: (record) => {

@@ -5,7 +5,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import type { Principal } from '../auth/types.js';
 import type { ManagerEnv } from '../config/env.js';
-import { badRequest, conflict, failure, notFound } from '../http/errors.js';
+import { conflictError, failedError, invalidInput, notFoundError, unavailableError } from '../errors.js';
 import type { KubeGateway, KubeObject } from '../kube/gateway.js';
 import { Reflector } from '../kube/reflector.js';
 import type { AppLogger } from '../logging/logger.js';
@@ -190,13 +190,13 @@ export class UserjobManager implements UserjobApi {
 
   async create(principal: Principal, body: unknown): Promise<UserjobView> {
     const settings = this.#readSettings();
-    if (!settings.enabled) throw notFound();
+    if (!settings.enabled) throw notFoundError();
     const parsed = parseUserjobRequest(body, await this.systems(), settings.max_ports);
-    if (!parsed.ok) throw parsed.status === 400 ? badRequest(...parsed.messages) : notFound();
+    if (!parsed.ok) throw parsed.status === 400 ? invalidInput(...parsed.messages) : notFoundError();
     const req = parsed.value;
     const credential = principal.credential;
     const owner = this.#owner(credential, req.service);
-    if (!owner) throw notFound();
+    if (!owner) throw notFoundError();
     const key = userjobKey(credential, req.service);
     const log = this.#log.child({ uuidcode: req.service, credential, action: 'userjob-create', system: req.hostname });
     return this.#queue.run(key, () => this.#create(key, req, owner, log));
@@ -216,7 +216,7 @@ export class UserjobManager implements UserjobApi {
       try {
         reserved = await this.#ports.reserve(req.ports.length, this.#usedPorts());
       } catch (err) {
-        throw failure(503, 'Could not create userjob.', (err as Error).message);
+        throw unavailableError('Could not create userjob.', (err as Error).message);
       }
       forwards = req.ports.map((p, i) => ({ ...p, localPort: reserved[i] as number }));
     }
@@ -235,7 +235,7 @@ export class UserjobManager implements UserjobApi {
       this.#ports.release(reserved);
       if (err instanceof TunnelError) {
         log.error({ err: err.detail }, 'userjob refused: no tunnel');
-        throw failure(500, err.message, err.detail);
+        throw failedError(err.message, err.detail);
       }
       throw err;
     }
@@ -250,7 +250,7 @@ export class UserjobManager implements UserjobApi {
       log.error({ err: (err as Error).message }, 'userjob Service could not be written: cancelling the forwards');
       if (previous) await this.#supervisor.ensure(key, previous.hostname, targetsOf(previous)).catch(() => this.#supervisor.remove(key));
       else await this.#supervisor.remove(key);
-      throw failure(500, 'Could not create userjob.', (err as Error).message);
+      throw failedError('Could not create userjob.', (err as Error).message);
     } finally {
       this.#ports.release(reserved);
     }
@@ -272,12 +272,12 @@ export class UserjobManager implements UserjobApi {
       if (!svc) return undefined;
       const record = readUserjob(svc);
       if (!record || userjobKey(record.jhub_credential, record.service) !== key) {
-        throw conflict(`A Kubernetes Service named ${name} exists and is not this userjob's.`);
+        throw conflictError(`A Kubernetes Service named ${name} exists and is not this userjob's.`);
       }
       if (!svc.metadata.deletionTimestamp && ownerUid(svc) === owner.anchor.metadata.uid) return svc;
       if (!svc.metadata.deletionTimestamp) await this.#deps.gateway.delete({ ...ref, metadata: { ...ref.metadata, uid: svc.metadata.uid } });
       await this.#supervisor.remove(key);
-      if (Date.now() > deadline) throw failure(503, 'Could not create userjob.', `the earlier Service ${name} is still being removed`);
+      if (Date.now() > deadline) throw unavailableError('Could not create userjob.', `the earlier Service ${name} is still being removed`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }
@@ -296,26 +296,26 @@ export class UserjobManager implements UserjobApi {
   }
 
   get(principal: Principal, service: string): UserjobView {
-    if (!this.enabled || !validServiceName(service)) throw notFound();
+    if (!this.enabled || !validServiceName(service)) throw notFoundError();
     const key = userjobKey(principal.credential, service);
     const svc = this.#current(key);
     const view = svc && !svc.metadata.deletionTimestamp ? this.#view(key, svc) : undefined;
-    if (!view) throw notFound();
+    if (!view) throw notFoundError();
     return view;
   }
 
   async remove(principal: Principal, service: string): Promise<void> {
-    if (!this.enabled || !validServiceName(service)) throw notFound();
+    if (!this.enabled || !validServiceName(service)) throw notFoundError();
     const key = userjobKey(principal.credential, service);
     await this.#queue.run(key, async () => {
       const svc = this.#current(key);
-      if (!svc || !readUserjob(svc)) throw notFound();
+      if (!svc || !readUserjob(svc)) throw notFoundError();
       const log = this.#log.child({ uuidcode: service, credential: principal.credential, action: 'userjob-delete' });
       try {
         await this.#deps.gateway.delete({ apiVersion: 'v1', kind: 'Service', metadata: { name: svc.metadata.name, namespace: this.#ns, uid: svc.metadata.uid } });
       } catch (err) {
         log.error({ err: (err as Error).message }, 'userjob Service could not be deleted');
-        throw failure(500, 'Could not delete userjob.', (err as Error).message);
+        throw failedError('Could not delete userjob.', (err as Error).message);
       }
       this.#recent.delete(key);
       this.#failing.delete(key);

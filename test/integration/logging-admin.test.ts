@@ -219,8 +219,8 @@ describe('logging handler API and its ConfigMap', () => {
       a.admin.create({ handler: 'stream', configuration: { level: 30 } }),
       b.admin.create({ handler: 'syslog', configuration: { address: ['127.0.0.1', 51400], level: 50 } }),
     ]);
-    assert.equal(ra.status, 201);
-    assert.equal(rb.status, 201);
+    assert.equal(ra.handler, 'stream');
+    assert.equal(rb.handler, 'syslog');
     const stored = (await configMap()).data ?? {};
     assert.deepEqual(Object.keys(stored).sort(), ['file', 'stream', 'syslog']);
     for (const r of [a, b]) await until(() => r.hub.types().length === 3, 'all three handlers on each replica');

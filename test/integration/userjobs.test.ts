@@ -83,7 +83,7 @@ async function launch(): Promise<Manager> {
   await store.start();
   await applyStartupUsers(store, configStore.current.startup.create_user, env.lookup);
   const authenticator = new CredentialAuthenticator({ store, logger });
-  // The wiring serve.ts needs (see docs/userjobs.md): create, observer, plugin, start, stop.
+  // The wiring serve.ts needs (see docs/userjobs.md): create, observer, the API for buildApp, start, stop.
   const userjobs = createUserjobs({ config: () => configStore.current, env, gateway, cache, logger });
   const services = new ServiceManager({
     config: () => configStore.current, env, gateway, cache, logger, identity: { replica: 'userjobs-test', boot: 'b1' },
@@ -92,7 +92,7 @@ async function launch(): Promise<Manager> {
   await cache.waitForSync();
   await userjobs.start();
   const app = buildApp({
-    logger, authenticator, services, bodyLimitBytes: 65536, plugins: [userjobs.plugin],
+    logger, authenticator, services, bodyLimitBytes: 65536, userjobs: userjobs.manager,
     readiness: { check: () => ({ ready: true, details: {} }) },
   });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });

@@ -3,7 +3,7 @@
 import { buildApp, type App } from '../../../src/http/app.js';
 import type { Authenticator } from '../../../src/auth/types.js';
 import type { ServiceApi } from '../../../src/services/manager.js';
-import type { LogAdminApi } from '../../../src/http/routes/logs.js';
+import type { LogAdminApi } from '../../../src/logging/admin.js';
 import { LogHub, type LogHandler } from '../../../src/logging/hub.js';
 import { createLogger, type AppLogger } from '../../../src/logging/logger.js';
 import type { LogRecord } from '../../../src/logging/record.js';
@@ -45,9 +45,9 @@ const stubServices: ServiceApi = {
 const stubLogs: LogAdminApi = {
   list: () => ({}),
   get: () => ({}),
-  create: async () => ({ status: 201, body: {} }),
-  replace: async () => ({ status: 200, body: {} }),
-  patch: async () => ({ status: 200, body: {} }),
+  create: async () => ({}),
+  replace: async () => ({}),
+  patch: async () => ({}),
   remove: async () => {},
   logtest: () => {},
 };
