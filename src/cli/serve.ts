@@ -7,6 +7,7 @@ import { createLogger, type AppLogger } from '../logging/logger.js';
 import { StreamHandler } from '../logging/stream-handler.js';
 import { loadKubeConfig } from '../kube/client.js';
 import { KubeGateway } from '../kube/gateway.js';
+import { Leadership, leaderSelector } from '../kube/leadership.js';
 import { ServiceCache } from '../services/cache.js';
 import { ServiceManager } from '../services/manager.js';
 import { buildApp, buildMetricsApp, type App } from '../http/app.js';
@@ -64,6 +65,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
     userjobs: () => late.userjobs?.manager.status().userjobs ?? 0,
     configOk: () => configStore.status.lastError === null,
     flavors: () => late.flavors?.admission.gauges() ?? [],
+    leader: (): { replica: string; leading: boolean } => ({ replica: env.replica, leading: leadership.isLeader() }),
   });
   configStore.on('error', () => metrics.configReloadErrors.inc());
 
@@ -75,6 +77,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
     else if (reason === 'gone') logger.info({ cache: name, kind, reason, detail }, 'watch resourceVersion too old, cache relisted');
     else logger.warning({ cache: name, kind, reason, detail }, 'watch failed, cache relisted');
   });
+  // One replica leads (a Lease named <DEPLOYMENT_NAME>-leader): userjob forwards, restart notifications, sweeps.
+  const leadership: Leadership = new Leadership({ gateway, namespace: env.managerNamespace, deploymentName: env.deploymentName, replica: env.replica, log: logger });
   const logs = new LogAdmin({ gateway, namespace: env.managerNamespace, name: `${env.deploymentName}-logging`, hub, logger });
   await logs.start();
 
@@ -89,7 +93,10 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   if (startup.created.length) logger.info({ names: startup.created }, 'start-up users ready');
   const authenticator = new CredentialAuthenticator({ store, logger });
 
-  const userjobs = createUserjobs({ config: () => configStore.current, env, gateway, cache, logger });
+  const userjobs = createUserjobs({
+    config: () => configStore.current, env, gateway, cache, logger,
+    leadership: { replica: env.replica, holder: () => leadership.holder(), selector: leaderSelector(env.deploymentName) },
+  });
   late.userjobs = userjobs;
   // Who took a start: facts on the anchors name this replica and this process.
   const identity = { replica: env.replica, boot: randomUUID().slice(0, 8) };
@@ -108,6 +115,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
     config: () => configStore.current, gateway, namespace: env.serviceNamespace, instance: env.deploymentName, logger,
     hasAnchor: (credential, servername, startId) => cache.find(credential, servername)?.record.start_id === startId,
     onRejected: (credential, flavor, reason) => metrics.flavorRejections.inc({ credential, flavor, reason }),
+    leading: () => leadership.isLeader(),
   });
   const reportFlavorProblems = () => {
     for (const problem of flavorProblems(configStore.current.flavors)) logger.error(`config: ${problem}`);
@@ -130,17 +138,26 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   late.services = services;
   const sweeper = new LifecycleSweeper({
     cache, manager: services, gateway, config: () => configStore.current, identity, logger, admission: flavors.admission,
+    leading: () => leadership.isLeader(),
   });
   const stopTiming = observeTimeToRunning(cache, (record, anchor) => services.verdictOf(record, anchor).state, (seconds) => metrics.timeToRunning.observe(seconds));
   await Promise.race([Promise.all([cache.waitForSync(), logs.waitForSync()]), new Promise((r) => setTimeout(r, 30_000))]);
   await userjobs.start();
   sweeper.start();
   progress.start();
+  leadership.onStartedLeading(() => {
+    void userjobs.manager.lead();
+    // A new leader looks at every start once (the sweeper acted only on its own restarts before).
+    sweeper.stop();
+    sweeper.start();
+  });
+  leadership.onStoppedLeading(() => void userjobs.manager.follow());
+  leadership.start();
 
   // The operators' page at /admin/ (group access_to_admin): live from the same caches.
   const admin = await createAdmin({
     logger, authenticator, credentials: store, lastRequests: () => authenticator.lastRequests(),
-    cache, services, config: () => configStore.current, logs, userjobs: userjobs.manager,
+    cache, services, config: () => configStore.current, logs, userjobs: userjobs.manager, replicas: leadership,
     identity: {
       name: env.replica, pid: process.pid, started: new Date().toISOString(), version: packageVersion(),
       deployment: env.deploymentName, namespace: env.serviceNamespace,
@@ -151,6 +168,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   const readiness = buildReadiness({
     caches: () => gateway.caches.statuses(),
     config: () => configStore.status,
+    leader: () => leadership.details(),
     extra: () => ({ logging: { synced: logs.status().synced }, userjobs: userjobs.manager.status() }),
   });
 
@@ -174,14 +192,22 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   const address = await app.listen({ host: env.host, port: env.port });
   const url = address.replace('0.0.0.0', '127.0.0.1');
   logger.info({ url, namespace: env.serviceNamespace }, 'K8s Manager listening');
-  // Tell the hubs we restarted, in the background (retries until each entry's deadline).
+  // Tell the hubs we restarted, in the background (retries until each entry's deadline): once per
+  // site, by the leader, when this process first leads (at once when it leads from its start).
   const notifications = new AbortController();
-  void notifyHubs(configStore.current.tunnel, { stage: env.stage, lookup: env.lookup, logger, signal: notifications.signal });
+  let notified = false;
+  leadership.onStartedLeading(() => {
+    if (notified) return;
+    notified = true;
+    void notifyHubs(configStore.current.tunnel, { stage: env.stage, lookup: env.lookup, logger, signal: notifications.signal });
+  });
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       logger.info('shutting down: no new requests, finishing those in flight');
+      // Release the Lease first, so that another replica leads at once (a rolling restart).
+      await leadership.stop();
       const bound = new Promise((r) => setTimeout(r, 10_000).unref());
       await Promise.race([app.close(), bound]);
       notifications.abort();

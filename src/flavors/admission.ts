@@ -100,6 +100,8 @@ export interface FlavorAdmissionDeps {
   /** How often books are checked for reservations whose start is gone. */
   sweepIntervalMs?: number;
   now?: () => Date;
+  /** With replicas: the periodic sweep runs only while this returns true (the leader); pruning on a refusal runs anywhere. */
+  leading?: () => boolean;
   /** A start refused for capacity (metrics). */
   onRejected?: (credential: string, flavor: string, reason: RefusalReason) => void;
 }
@@ -110,7 +112,7 @@ const TARGETS_MAX = 20_000;
 const NOTHING: Admitted = Object.freeze({ keywords: {}, patchObjects: () => {}, annotations: {} });
 
 export class FlavorAdmission implements StartAdmission, FlavorsApi {
-  readonly #deps: Required<Omit<FlavorAdmissionDeps, 'pusher' | 'hasAnchor' | 'onRejected'>> & Pick<FlavorAdmissionDeps, 'pusher' | 'hasAnchor' | 'onRejected'>;
+  readonly #deps: Required<Omit<FlavorAdmissionDeps, 'pusher' | 'hasAnchor' | 'onRejected' | 'leading'>> & Pick<FlavorAdmissionDeps, 'pusher' | 'hasAnchor' | 'onRejected' | 'leading'>;
   /** Push targets of admitted starts, for the push after their release when the caller has no env at hand. */
   readonly #targets = new Map<string, PushTarget>();
   #timer: NodeJS.Timeout | undefined;
@@ -125,7 +127,9 @@ export class FlavorAdmission implements StartAdmission, FlavorsApi {
 
   start(): void {
     this.#deps.store.start();
-    this.#timer = setInterval(() => void this.sweep(), this.#deps.sweepIntervalMs);
+    this.#timer = setInterval(() => {
+      if (this.#deps.leading?.() ?? true) void this.sweep();
+    }, this.#deps.sweepIntervalMs);
     this.#timer.unref();
   }
 

@@ -24,6 +24,8 @@ export interface FlavorsDeps {
   /** From the anchors' watch cache: true when this start surely has an anchor (spares a list when pruning). */
   hasAnchor?: (credential: string, servername: string, startId: string) => boolean;
   onRejected?: (credential: string, flavor: string, reason: RefusalReason) => void;
+  /** With replicas: true on the leader, which alone runs the periodic pruning. */
+  leading?: () => boolean;
 }
 
 export interface Flavors {
@@ -45,6 +47,7 @@ export function createFlavors(deps: FlavorsDeps): Flavors {
     anchoredStarts: (credential) => listAnchoredStarts(deps.gateway, deps.namespace, deps.instance, credential),
     ...(deps.hasAnchor ? { hasAnchor: deps.hasAnchor } : {}),
     ...(deps.onRejected ? { onRejected: deps.onRejected } : {}),
+    ...(deps.leading ? { leading: deps.leading } : {}),
   });
   return {
     admission,

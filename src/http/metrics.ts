@@ -15,6 +15,8 @@ export interface MetricsSources {
   configOk?: () => boolean;
   /** Per credential and flavor: running (reserved) services and the limit (-1 unlimited), from the flavor books' cache. */
   flavors?: () => Array<{ credential: string; flavor: string; running: number; limit: number }>;
+  /** This replica's name and whether it holds the leader Lease. */
+  leader?: () => { replica: string; leading: boolean };
 }
 
 export class Metrics {
@@ -83,6 +85,14 @@ export class Metrics {
     new client.Gauge({
       name: 'k8smgr_config_ok', help: '1 when the config file on disk is the one in use, 0 while a broken file is refused (the last good config serves; readiness is not affected)', registers,
       collect() { this.set(sources.configOk?.() === false ? 0 : 1); },
+    });
+    new client.Gauge({
+      name: 'k8smgr_leader', help: '1 on the replica that holds the leader Lease (userjob forwards, restart notifications, sweeps), 0 on the others', labelNames: ['replica'] as const, registers,
+      collect() {
+        const leader = sources.leader?.();
+        this.reset();
+        if (leader) this.set({ replica: leader.replica }, leader.leading ? 1 : 0);
+      },
     });
     const flavorGauge = (name: string, help: string, pick: (f: { running: number; limit: number }) => number) =>
       new client.Gauge({

@@ -15,6 +15,8 @@ export interface ReadinessSources {
   config: () => Readonly<ConfigStatus>;
   /** Extra details (e.g. userjobs supervision); they do not decide readiness. */
   extra?: () => Record<string, unknown>;
+  /** Who leads (in /api/ready/ and /api/health/ details); does not decide readiness. */
+  leader?: () => Record<string, unknown>;
   /** A cache silent for longer than this is stale (a watch restarts well before). */
   staleAfterMs?: number;
   now?: () => number;
@@ -53,11 +55,12 @@ export function buildReadiness(sources: ReadinessSources): Readiness {
           config: configReport(sources.config()),
           caches,
           ...sources.extra?.(),
+          ...(sources.leader ? { leader: sources.leader() } : {}),
         },
       };
     },
     health() {
-      return { config: configReport(sources.config()) };
+      return { config: configReport(sources.config()), ...(sources.leader ? { leader: sources.leader() } : {}) };
     },
   };
 }

@@ -165,6 +165,19 @@ export class KubeGateway {
     }
   }
 
+  /** JSON merge patch of any fields (null removes a key); 'gone' when the object does not exist. */
+  async mergePatch<T extends KubeObject>(ref: ObjectRef, patch: Record<string, unknown>): Promise<T | 'gone'> {
+    try {
+      const path = await this.#objectPath(ref);
+      return await this.#call('patch', ref.kind, (signal) =>
+        this.#rest.request<T>('PATCH', path, { query: { fieldManager: this.fieldManager }, body: patch, contentType: 'application/merge-patch+json', signal }),
+      );
+    } catch (err) {
+      if (statusOf(err) === 404) return 'gone';
+      throw new KubeError('patch', statusOf(err), `${ref.kind} ${ref.metadata.name}: ${messageOf(err)}`);
+    }
+  }
+
   /**
    * Read-modify-write with optimistic concurrency: reads the object, lets
    * `change` make the new one from it (undefined: the object does not exist;

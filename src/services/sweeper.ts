@@ -10,7 +10,7 @@ import type { Config } from '../config/schema.js';
 import type { KubeGateway, KubeObject } from '../kube/gateway.js';
 import type { AppLogger } from '../logging/logger.js';
 import type { CachedService, ServiceCache } from './cache.js';
-import { ANNOTATIONS, judgeLifecycle, lifecycleOf, nextChore, type Chore, type ChorePolicy } from './lifecycle.js';
+import { ANNOTATIONS, interruptedByRestart, judgeLifecycle, lifecycleOf, nextChore, type Chore, type ChorePolicy } from './lifecycle.js';
 import type { ReplicaIdentity, ServiceManager, StartAdmission } from './manager.js';
 import type { ServiceState } from './types.js';
 
@@ -28,6 +28,12 @@ export interface SweeperOptions {
   tickMs?: number;
   /** Stop markers are removed after this long. Default 60 s. */
   markerTtlMs?: number;
+  /**
+   * With replicas: true on the one that holds the leader Lease. The others only
+   * mark their own starts that a restart of theirs interrupted (only they can
+   * tell), and leave every other chore to the leader. Default: always.
+   */
+  leading?: () => boolean;
   /** Told when a chore was done (metrics). */
   onChore?: (kind: Chore['kind']) => void;
   now?: () => number;
@@ -41,7 +47,7 @@ export class LifecycleSweeper {
   #ticker: NodeJS.Timeout | undefined;
 
   constructor(opts: SweeperOptions) {
-    this.#o = { settleMs: 500, tickMs: 2000, markerTtlMs: 60_000, now: Date.now, ...opts };
+    this.#o = { settleMs: 500, tickMs: 2000, markerTtlMs: 60_000, now: Date.now, leading: () => true, ...opts };
   }
 
   start(): void {
@@ -84,6 +90,7 @@ export class LifecycleSweeper {
       // Live failures come through the watch; here only what the clock decides.
       if (nextChore(lifecycleOf(service.anchor), 'starting', now, policy, this.#o.identity)) void this.#evaluate(service.anchor.metadata.name);
     }
+    if (!this.#o.leading()) return;
     for (const marker of this.#o.cache.stopMarkers()) {
       const created = Date.parse(String(marker.metadata.creationTimestamp ?? '')) || 0;
       if (now - created > this.#o.markerTtlMs) {
@@ -102,6 +109,7 @@ export class LifecycleSweeper {
     const live: ServiceState = lc.phase === 'created' && !lc.failure ? this.#o.manager.liveVerdict(service.record, service.anchor).state : 'starting';
     const chore = nextChore(lc, live, now, this.#policy(), this.#o.identity);
     if (!chore) return;
+    if (!this.#o.leading() && !(chore.kind === 'mark-interrupted' && interruptedByRestart(lc, this.#o.identity))) return;
     this.#busy.add(anchorName);
     const log = this.#o.logger.child({ uuidcode: service.record.servername, start_id: service.record.start_id, credential: service.record.jhub_credential });
     try {

@@ -13,7 +13,7 @@ import { instanceSelector, LABELS } from '../services/anchor.js';
 import type { CachedService, ServiceCache } from '../services/cache.js';
 import type { ServiceRecord } from '../services/types.js';
 import {
-  buildUserjobService, ownerUid, readUserjob, USERJOB_ROLE, userjobKey, userjobServiceName, viewOf,
+  buildUserjobService, ERROR_ANNOTATION, FORWARDED_ANNOTATION, ownerUid, readUserjob, USERJOB_ROLE, userjobKey, userjobServiceName, viewOf,
   type Forward, type UserjobRecord, type UserjobView,
 } from './objects.js';
 import { PortAllocator } from './ports.js';
@@ -33,6 +33,21 @@ export interface UserjobsDeps {
   logger: AppLogger;
   /** Replaces the ssh runner (tests). */
   runner?: Runner;
+  /**
+   * With several replicas: only the leader forwards (between lead() and
+   * follow()); the others keep the records and answer from the Services'
+   * annotations. Without: this process forwards every userjob.
+   */
+  leadership?: UserjobLeadership;
+}
+
+export interface UserjobLeadership {
+  /** This replica's name (the Lease's holder identity). */
+  replica: string;
+  /** Who holds the Lease now. */
+  holder(): string | undefined;
+  /** The userjob Services' selector: the leader's pod. */
+  selector: Record<string, string>;
 }
 
 export interface UserjobApi {
@@ -60,8 +75,11 @@ export class UserjobManager implements UserjobApi {
   readonly #recent = new Map<string, { svc: KubeObject; at: number }>();
   /** Userjobs that could not be forwarded (after a restart, or by another replica's POST): since when, and why. */
   readonly #failing = new Map<string, { since: number; detail: string }>();
+  /** True while this process forwards (always without leadership; between lead() and follow() with it). */
   #ready = false;
-  #started = false;
+  #started: Promise<void> | undefined;
+  /** lead() and follow() one after the other. */
+  #role: Promise<void> = Promise.resolve();
 
   constructor(deps: UserjobsDeps) {
     this.#deps = deps;
@@ -178,6 +196,14 @@ export class UserjobManager implements UserjobApi {
   #view(key: string, svc: KubeObject): UserjobView | undefined {
     const record = readUserjob(svc);
     if (!record) return undefined;
+    if (this.#deps.leadership && !this.#ready) {
+      // Another replica forwards: what it wrote on the Service.
+      const by = svc.metadata.annotations?.[FORWARDED_ANNOTATION];
+      const error = svc.metadata.annotations?.[ERROR_ANNOTATION];
+      if (error) return viewOf(record, this.#ns, 'error', error);
+      const holder = this.#deps.leadership.holder();
+      return viewOf(record, this.#ns, by && (!holder || by === holder) ? 'running' : 'connecting', '');
+    }
     if (this.#supervisor.has(key, record.hostname, targetsOf(record))) {
       const problem = this.#supervisor.errorOf(key);
       return viewOf(record, this.#ns, problem ? 'error' : 'running', problem ?? '');
@@ -229,6 +255,8 @@ export class UserjobManager implements UserjobApi {
       forwards,
       created: same && previous ? previous.created : new Date().toISOString(),
     };
+    const leadership = this.#deps.leadership;
+    if (leadership && !this.#ready) return this.#createForLeader(key, record, owner, Boolean(same), reserved, log);
     try {
       await this.#supervisor.ensure(key, req.hostname, targetsOf(record));
     } catch (err) {
@@ -242,6 +270,7 @@ export class UserjobManager implements UserjobApi {
     try {
       const svc = buildUserjobService({
         instance: this.#deps.env.deploymentName, namespace: this.#ns, deploymentName: this.#deps.env.deploymentName, owner, userjob: record,
+        ...(leadership ? { selector: leadership.selector, forwardedBy: leadership.replica } : {}),
       });
       const applied = await this.#deps.gateway.apply(svc);
       this.#recent.set(key, { svc: applied, at: Date.now() });
@@ -256,6 +285,78 @@ export class UserjobManager implements UserjobApi {
     }
     log.info({ forwards: forwards.map((f) => `${f.servicePort}->${f.localPort}->${req.target_node}:${f.nodePort}`), jobid: record.jobid }, same ? 'userjob confirmed' : 'userjob created');
     return viewOf(record, this.#ns, 'running');
+  }
+
+  /**
+   * On a replica that does not lead: writes the record and waits for the
+   * leader's word on the Service (forwarded, or ssh's error). An error is the
+   * same 500 the leader would answer (a new userjob's Service is removed);
+   * without a word in time (no leader right now) the userjob is `connecting`
+   * and the next leader forwards it.
+   */
+  async #createForLeader(key: string, record: UserjobRecord, owner: CachedService, same: boolean, reserved: number[], log: AppLogger): Promise<UserjobView> {
+    const leadership = this.#deps.leadership as UserjobLeadership;
+    try {
+      const svc = buildUserjobService({
+        instance: this.#deps.env.deploymentName, namespace: this.#ns, deploymentName: this.#deps.env.deploymentName, owner, userjob: record,
+        // A changed record is not forwarded until the leader says so; the same one keeps the leader's word.
+        selector: leadership.selector, ...(same ? {} : { forwardedBy: '' }),
+      });
+      const applied = await this.#deps.gateway.apply(svc);
+      this.#recent.set(key, { svc: applied, at: Date.now() });
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'userjob Service could not be written');
+      throw failedError('Could not create userjob.', (err as Error).message);
+    } finally {
+      this.#ports.release(reserved);
+    }
+    const s = this.#settings;
+    const deadline = Date.now() + (s.connect_timeout_seconds + s.command_timeout_seconds + 5) * 1000;
+    const samePorts = (r: UserjobRecord | undefined) => r !== undefined && r.hostname === record.hostname && r.target_node === record.target_node &&
+      r.forwards.length === record.forwards.length && r.forwards.every((f, i) => f.localPort === record.forwards[i]?.localPort && f.nodePort === record.forwards[i]?.nodePort);
+    while (Date.now() < deadline) {
+      const svc = this.#current(key);
+      if (svc && !svc.metadata.deletionTimestamp && samePorts(readUserjob(svc))) {
+        const by = svc.metadata.annotations?.[FORWARDED_ANNOTATION];
+        const error = svc.metadata.annotations?.[ERROR_ANNOTATION];
+        if (by) {
+          log.info({ leader: by }, same ? 'userjob confirmed (forwarded by the leader)' : 'userjob created (forwarded by the leader)');
+          return viewOf(record, this.#ns, 'running');
+        }
+        if (error) {
+          log.error({ err: error }, 'userjob refused by the leader: no tunnel');
+          if (!same) {
+            await this.#deps.gateway.delete({ apiVersion: 'v1', kind: 'Service', metadata: { name: svc.metadata.name, namespace: this.#ns, uid: svc.metadata.uid } }).catch(() => undefined);
+            this.#recent.delete(key);
+          }
+          throw failedError(`Could not create connection to tunnel_${record.hostname}`, error);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    log.warning({ holder: leadership.holder() ?? null }, 'userjob written; no word from the leader yet: connecting');
+    return viewOf(record, this.#ns, 'connecting');
+  }
+
+  /**
+   * The leader's word on a userjob's Service (who forwards it, or why not),
+   * and the selector of the leader's pod (Services written before replicas
+   * selected `name`). Written only when it differs.
+   */
+  async #mark(svc: KubeObject, forwardedBy: string, error: string): Promise<void> {
+    const leadership = this.#deps.leadership;
+    if (!leadership) return;
+    const a = svc.metadata.annotations ?? {};
+    const selector = (svc.spec as { selector?: Record<string, string> } | undefined)?.selector ?? {};
+    const want = leadership.selector;
+    const sameSelector = Object.keys(selector).length === Object.keys(want).length && Object.entries(want).every(([k, v]) => selector[k] === v);
+    if ((a[FORWARDED_ANNOTATION] ?? '') === forwardedBy && (a[ERROR_ANNOTATION] ?? '') === error && sameSelector) return;
+    const patch: Record<string, unknown> = {
+      metadata: { annotations: { [FORWARDED_ANNOTATION]: forwardedBy, [ERROR_ANNOTATION]: error }, resourceVersion: svc.metadata.resourceVersion },
+    };
+    if (!sameSelector) patch.spec = { selector: { ...Object.fromEntries(Object.keys(selector).map((k) => [k, null])), ...want } };
+    await this.#deps.gateway.mergePatch({ apiVersion: 'v1', kind: 'Service', metadata: { name: svc.metadata.name, namespace: this.#ns } }, patch)
+      .catch((err: unknown) => this.#log.debug({ service: svc.metadata.name, err: (err as Error).message }, 'userjob Service not marked (changed meanwhile: the watch brings it back)'));
   }
 
   /**
@@ -367,15 +468,21 @@ export class UserjobManager implements UserjobApi {
         await this.#supervisor.remove(key);
         return;
       }
-      if (this.#supervisor.has(key, record.hostname, targetsOf(record))) return;
+      const me = this.#deps.leadership?.replica ?? '';
+      if (this.#supervisor.has(key, record.hostname, targetsOf(record))) {
+        await this.#mark(svc, me, this.#supervisor.errorOf(key) ?? '');
+        return;
+      }
       try {
         await this.#supervisor.ensure(key, record.hostname, targetsOf(record));
         if (this.#failing.delete(key)) this.#log.info({ uuidcode: record.service }, 'userjob forwarded again');
         else this.#log.info({ uuidcode: record.service, credential: record.jhub_credential, system: record.hostname }, 'userjob forwarded');
+        await this.#mark(svc, me, '');
       } catch (err) {
         const detail = err instanceof TunnelError ? err.detail : (err as Error).message;
         const since = this.#failing.get(key)?.since ?? Date.now();
         this.#failing.set(key, { since, detail });
+        await this.#mark(svc, '', detail);
         const limitMs = this.#settings.restore_timeout_seconds * 1000;
         if (Date.now() - since < limitMs) {
           this.#log.warning({ uuidcode: record.service, system: record.hostname, err: detail }, 'userjob cannot be forwarded yet: trying again');
@@ -400,9 +507,11 @@ export class UserjobManager implements UserjobApi {
    * Watches the userjob Services, ends control masters an earlier run left,
    * forwards every saved userjob again, then supervises. Bounded in time.
    */
-  async start(): Promise<void> {
-    if (this.#started) return;
-    this.#started = true;
+  start(): Promise<void> {
+    return (this.#started ??= this.#start());
+  }
+
+  async #start(): Promise<void> {
     const s = this.#readSettings();
     if (!s.enabled) {
       this.#log.info('userjobs disabled');
@@ -411,6 +520,30 @@ export class UserjobManager implements UserjobApi {
     await mkdir(s.control_dir, { recursive: true, mode: 0o700 });
     this.#services.start();
     await Promise.race([this.#services.waitForSync(), new Promise((r) => setTimeout(r, 30_000).unref())]);
+    if (!this.#deps.leadership) await this.#forward();
+  }
+
+  /** This replica became the leader: forward every userjob (after start()). */
+  lead(): Promise<void> {
+    return (this.#role = this.#role.then(async () => {
+      if (!this.#deps.leadership || this.#ready || !this.enabled) return;
+      await this.start();
+      await this.#forward();
+    }).catch((err: unknown) => this.#log.error({ err: (err as Error).message }, 'taking over the userjobs failed')));
+  }
+
+  /** This replica no longer leads: its forwards end (the new leader's pod carries the Services now). */
+  follow(): Promise<void> {
+    return (this.#role = this.#role.then(async () => {
+      if (!this.#deps.leadership || !this.#ready) return;
+      this.#ready = false;
+      await this.#supervisor.stop({ exitMasters: true });
+      this.#failing.clear();
+      this.#log.info('userjob forwards ended: another replica leads');
+    }).catch((err: unknown) => this.#log.error({ err: (err as Error).message }, 'handing over the userjobs failed')));
+  }
+
+  async #forward(): Promise<void> {
     const systems = new Set(await this.systems());
     for (const svc of this.#services.values()) {
       const r = readUserjob(svc);
@@ -425,6 +558,7 @@ export class UserjobManager implements UserjobApi {
 
   /** Stops watching and supervising and ends the control masters (a restart forwards again). */
   async stop(): Promise<void> {
+    await this.#role;
     this.#ready = false;
     this.#services.stop();
     await this.#supervisor.stop({ exitMasters: true });

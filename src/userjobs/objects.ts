@@ -9,6 +9,10 @@ import type { ServiceRecord } from '../services/types.js';
 
 export const USERJOB_ROLE = 'userjob';
 export const RECORD_ANNOTATION = 'k8smgr.io/userjob';
+/** Set by the replica that holds the forwards of this record ('' until one does): how other replicas know it runs. */
+export const FORWARDED_ANNOTATION = 'k8smgr.io/userjob-forwarded-by';
+/** ssh's words when the forwarding replica could not forward this record ('' when fine). */
+export const ERROR_ANNOTATION = 'k8smgr.io/userjob-error';
 
 export interface Forward {
   servicePort: number;
@@ -48,6 +52,10 @@ export function buildUserjobService(opts: {
   deploymentName: string;
   owner: { record: ServiceRecord; anchor: KubeObject };
   userjob: UserjobRecord;
+  /** Pods the Service routes to; default `{name: deploymentName}` (every replica forwards). */
+  selector?: Record<string, string>;
+  /** With a leader: the replica whose forwards these are ('' when not yet forwarded). */
+  forwardedBy?: string;
 }): KubeObject {
   const { owner, userjob } = opts;
   if (!owner.anchor.metadata.uid) throw new Error('anchor has no uid yet');
@@ -58,14 +66,17 @@ export function buildUserjobService(opts: {
       name: userjobServiceName(userjob.service),
       namespace: opts.namespace,
       labels: { ...startLabels(opts.instance, owner.record), [LABELS.role]: USERJOB_ROLE },
-      annotations: { [RECORD_ANNOTATION]: JSON.stringify(userjob) },
+      annotations: {
+        [RECORD_ANNOTATION]: JSON.stringify(userjob),
+        ...(opts.forwardedBy !== undefined ? { [FORWARDED_ANNOTATION]: opts.forwardedBy, [ERROR_ANNOTATION]: '' } : {}),
+      },
       ownerReferences: [
         { apiVersion: 'v1', kind: 'ConfigMap', name: owner.anchor.metadata.name, uid: owner.anchor.metadata.uid, blockOwnerDeletion: false },
       ],
     },
     spec: {
       type: 'ClusterIP',
-      selector: { name: opts.deploymentName },
+      selector: opts.selector ?? { name: opts.deploymentName },
       ports: userjob.forwards.map((f) => ({ name: `port-${f.servicePort}`, protocol: 'TCP', port: f.servicePort, targetPort: f.localPort })),
     },
   };

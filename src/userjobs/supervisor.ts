@@ -49,6 +49,8 @@ export class TunnelSupervisor {
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
   #stopped = false;
+  /** Each startTimer starts a new loop; an older one ends at its next turn. */
+  #generation = 0;
 
   constructor(
     private readonly ssh: SshClient,
@@ -221,10 +223,13 @@ export class TunnelSupervisor {
     }
   }
 
-  /** Supervision every `intervalMs()` (read each round, so a config reload applies). */
+  /** Supervision every `intervalMs()` (read each round, so a config reload applies). Again after stop(): supervises anew. */
   startTimer(intervalMs: () => number, onTick?: () => Promise<void>): void {
+    this.#stopped = false;
+    clearTimeout(this.#timer);
+    const generation = ++this.#generation;
     const loop = () => {
-      if (this.#stopped) return;
+      if (this.#stopped || generation !== this.#generation) return;
       this.#timer = setTimeout(() => {
         void (async () => {
           try {
