@@ -2,14 +2,16 @@
 // reservation book (one ConfigMap per credential), the resources a flavor puts
 // on the main container, the template keywords and the anchor annotations.
 import { k8sName, labelValue } from '../templates/names.js';
+import { LABELS, MANAGED_BY } from '../templates/objects.js';
 import type { EffectiveFlavor } from './resolve.js';
 import type { Resources } from './settings.js';
 
+/** The book's labels: the one label set's (templates/objects.ts). */
 export const BOOK_LABELS = {
-  managedBy: 'app.kubernetes.io/managed-by',
-  instance: 'k8smgr.io/instance',
-  role: 'k8smgr.io/role',
-  credential: 'k8smgr.io/credential',
+  managedBy: LABELS.managedBy,
+  instance: LABELS.instance,
+  role: LABELS.role,
+  credential: LABELS.credential,
 } as const;
 export const BOOK_ROLE = 'flavors';
 
@@ -39,7 +41,7 @@ export function bookName(instance: string, credential: string): string {
 }
 
 export function bookSelector(instance: string): string {
-  return `${BOOK_LABELS.managedBy}=k8smgr,${BOOK_LABELS.instance}=${labelValue(instance)},${BOOK_LABELS.role}=${BOOK_ROLE}`;
+  return `${BOOK_LABELS.managedBy}=${MANAGED_BY},${BOOK_LABELS.instance}=${labelValue(instance)},${BOOK_LABELS.role}=${BOOK_ROLE}`;
 }
 
 export function buildBook(instance: string, namespace: string, credential: string, data: Record<string, string>): BookObject {
@@ -50,7 +52,7 @@ export function buildBook(instance: string, namespace: string, credential: strin
       name: bookName(instance, credential),
       namespace,
       labels: {
-        [BOOK_LABELS.managedBy]: 'k8smgr',
+        [BOOK_LABELS.managedBy]: MANAGED_BY,
         [BOOK_LABELS.instance]: labelValue(instance),
         [BOOK_LABELS.role]: BOOK_ROLE,
         [BOOK_LABELS.credential]: labelValue(credential),

@@ -11,6 +11,7 @@ import { unavailableError } from '../errors.js';
 import type { KubeGateway, KubeObject } from '../kube/gateway.js';
 import { Reflector } from '../kube/reflector.js';
 import { labelValue } from '../templates/names.js';
+import { LABELS, MANAGED_BY } from '../templates/objects.js';
 import { parseBook, serializeReservation, type Book, type Decision, type Reservation } from './capacity.js';
 import { bookCredential, bookName, bookSelector, buildBook, type BookObject } from './objects.js';
 
@@ -229,13 +230,13 @@ export class ReservationStore {
  * reservation.
  */
 export async function listAnchoredStarts(gateway: KubeGateway, namespace: string, instance: string, credential: string): Promise<Set<string>> {
-  const selector = `app.kubernetes.io/managed-by=k8smgr,k8smgr.io/instance=${labelValue(instance)},k8smgr.io/role=anchor,k8smgr.io/credential=${labelValue(credential)}`;
+  const selector = `${LABELS.managedBy}=${MANAGED_BY},${LABELS.instance}=${labelValue(instance)},${LABELS.role}=anchor,${LABELS.credential}=${labelValue(credential)}`;
   const anchors = await gateway.list<KubeObject>('v1', 'ConfigMap', namespace, selector);
   const out = new Set<string>();
   for (const a of anchors) {
     const labels = a.metadata.labels ?? {};
-    const servername = labels['k8smgr.io/servername'];
-    const startId = labels['k8smgr.io/start-id'];
+    const servername = labels[LABELS.servername];
+    const startId = labels[LABELS.startId];
     if (servername && startId) out.add(anchoredKey(servername, startId));
   }
   return out;

@@ -10,24 +10,10 @@ import { CacheRegistry } from './registry.js';
 import { Discovery, groupVersionPath } from './discovery.js';
 import { isRetryable, KubeError, messageOf, statusOf } from './errors.js';
 import { KubeRest, type Query, type WatchEvent } from './rest.js';
+import type { KubeObject } from './objects.js';
 
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    uid?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }>;
-    resourceVersion?: string;
-    deletionTimestamp?: string | Date;
-    creationTimestamp?: string | Date;
-    [key: string]: unknown;
-  };
-  [key: string]: unknown;
-}
+// The object types are kube/objects.ts's (one vocabulary for every room).
+export type { KubeObject } from './objects.js';
 
 /** One object: its kind and name (and namespace, uid when known). */
 export type ObjectRef = Pick<KubeObject, 'apiVersion' | 'kind'> & { metadata: { name: string; namespace?: string; uid?: string } };

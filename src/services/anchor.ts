@@ -2,28 +2,12 @@
 // record and which owns every other object of that start (ownerReferences), so
 // deleting it lets the garbage collector remove the rest even if the manager
 // dies in between. Pure builders and readers; no I/O.
-import { createHash } from 'node:crypto';
-import { k8sName, labelValue } from '../templates/names.js';
-import type { KubeObject } from '../kube/gateway.js';
+import { labelValue } from '../templates/names.js';
+import { anchorName, LABELS, MANAGED_BY, ownerReference, startLabels, type KubeObject, type OwnerRef } from '../templates/objects.js';
 import type { ServiceRecord } from './types.js';
 
-export const LABELS = {
-  managedBy: 'app.kubernetes.io/managed-by',
-  instance: 'k8smgr.io/instance',
-  role: 'k8smgr.io/role',
-  anchor: 'k8smgr.io/anchor',
-  servername: 'k8smgr.io/servername',
-  startId: 'k8smgr.io/start-id',
-  credential: 'k8smgr.io/credential',
-  userId: 'k8smgr.io/user-id',
-} as const;
-export const MANAGED_BY = 'k8smgr';
-
-/** Deterministic per (credential, servername): two starts of one server meet at the apiserver. */
-export function anchorName(credential: string, servername: string): string {
-  const digest = createHash('sha256').update(`${credential}\0${servername}`).digest('hex').slice(0, 8);
-  return k8sName('k8smgr', digest, servername);
-}
+// The one label set and the anchor's name are the templates room's (pure); re-exported for the services' callers.
+export { anchorName, LABELS, MANAGED_BY, startLabels } from '../templates/objects.js';
 
 export function recordKey(credential: string, servername: string): string {
   return `${credential}\0${servername}`;
@@ -31,19 +15,6 @@ export function recordKey(credential: string, servername: string): string {
 
 export function instanceSelector(instance: string): string {
   return `${LABELS.managedBy}=${MANAGED_BY},${LABELS.instance}=${labelValue(instance)}`;
-}
-
-/** Labels on every object of one start (the anchor's name ties them together). */
-export function startLabels(instance: string, record: Pick<ServiceRecord, 'servername' | 'start_id' | 'jhub_credential' | 'jhub_user_id'>): Record<string, string> {
-  return {
-    [LABELS.managedBy]: MANAGED_BY,
-    [LABELS.instance]: labelValue(instance),
-    [LABELS.anchor]: anchorName(record.jhub_credential, record.servername),
-    [LABELS.servername]: labelValue(record.servername),
-    [LABELS.startId]: labelValue(record.start_id),
-    [LABELS.credential]: labelValue(record.jhub_credential),
-    [LABELS.userId]: labelValue(String(record.jhub_user_id)),
-  };
 }
 
 export function buildAnchor(instance: string, namespace: string, record: ServiceRecord, annotations: Record<string, string> = {}): KubeObject {
@@ -89,9 +60,10 @@ export function isStopMarker(obj: KubeObject): boolean {
   return obj.metadata.labels?.[LABELS.role] === 'stop-marker';
 }
 
-export function ownerRefTo(anchor: KubeObject): NonNullable<KubeObject['metadata']['ownerReferences']>[number] {
+/** The owner reference to an anchor that exists (has a uid); attach it with templates' attachOwner. */
+export function ownerRefTo(anchor: KubeObject): OwnerRef {
   if (!anchor.metadata.uid) throw new Error('anchor has no uid yet');
-  return { apiVersion: 'v1', kind: 'ConfigMap', name: anchor.metadata.name, uid: anchor.metadata.uid, blockOwnerDeletion: false };
+  return ownerReference({ apiVersion: 'v1', kind: 'ConfigMap', name: anchor.metadata.name, uid: anchor.metadata.uid });
 }
 
 /** The record an anchor holds, or undefined when it is not one of ours (or damaged). */

@@ -13,7 +13,7 @@ import type { KubeGateway, KubeObject } from '../kube/gateway.js';
 import type { AppLogger } from '../logging/logger.js';
 import { conflictError, DomainError, failedError, invalidInput, isDomainError, notFoundError, unavailableError } from '../errors.js';
 import { interpret, mainPod, type Verdict } from '../status/interpret.js';
-import { buildCertsSecret, buildEnvSecret, isTemplateError, type PreparedService } from '../templates/index.js';
+import { attachOwner, buildCertsSecret, buildEnvSecret, isTemplateError, type PreparedService } from '../templates/index.js';
 import { writeRenderedCopy } from '../templates/files.js';
 import { prepareService } from './prepare.js';
 import { anchorName, buildAnchor, buildStopMarker, isStopMarker, objectRef, objectRefs, ownerRefTo, readRecord } from './anchor.js';
@@ -471,12 +471,6 @@ export class ServiceManager implements ServiceApi {
       if (current && record && record.jhub_credential === credential) await this.#removeStart({ record, anchor: current }, log);
     }
   }
-}
-
-/** The object with the anchor as an owner, keeping any owner references the template declared. */
-export function attachOwner(obj: KubeObject, owner: ReturnType<typeof ownerRefTo>): KubeObject {
-  const declared = (obj.metadata.ownerReferences ?? []).filter((ref) => ref.uid !== owner.uid);
-  return { ...obj, metadata: { ...obj.metadata, ownerReferences: [...declared, owner] } };
 }
 
 function withoutHints(verdict: Verdict): PollAnswer {

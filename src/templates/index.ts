@@ -5,7 +5,7 @@
  */
 import { TemplateError } from './errors.js';
 import { serviceId, startNames, validateServername, validateStartId, type StartNames } from './names.js';
-import { serviceLabels, type KubeObject, type OwnerInfo } from './objects.js';
+import { startLabels, type KubeObject, type OwnerInfo } from './objects.js';
 import { parseOptionsYaml } from './options.js';
 import { packInput } from './pack.js';
 import { renderManifests } from './render.js';
@@ -28,7 +28,7 @@ export interface PrepareInput {
   /** env DEPLOYMENT_NAME (default k8smgr) */
   deploymentName?: string | undefined;
   userOptions?: Readonly<Record<string, unknown>> | undefined;
-  /** default: serviceLabels(...) of this start */
+  /** default: startLabels(...) of this start */
   labels?: Readonly<Record<string, string>> | undefined;
   owner?: OwnerInfo | undefined;
   /** Site keywords of this start (e.g. a flavor's limits), replaced like replace.credential's keys. */
@@ -94,12 +94,11 @@ function prepare(input: PrepareInput, which: 'start' | 'update'): PreparedServic
   });
   const labels = {
     ...(input.labels ??
-      serviceLabels({
-        managedBy: deploymentName,
+      startLabels(deploymentName, {
         servername: input.servername,
-        startId: input.startId,
-        credential: input.credential,
-        userId: input.userId,
+        start_id: input.startId,
+        jhub_credential: input.credential,
+        jhub_user_id: input.userId,
       })),
   };
   const objects = renderManifests(renderedText, { namespace: input.namespace, labels, owner: input.owner });

@@ -1,34 +1,54 @@
 /**
- * Kubernetes object types, owner references and the labels of a start. Pure.
+ * The labels of a start and owner references: one label set, one pure way to
+ * attach the owner. Pure. The object types are kube/objects.ts's.
  */
-import { labelValue } from './names.js';
+import { createHash } from 'node:crypto';
+import type { KubeObject, OwnerRef } from '../kube/objects.js';
+import { k8sName, labelValue } from './names.js';
 
-export interface OwnerRef {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
+export type { KubeObject, KubeMetadata, OwnerRef } from '../kube/objects.js';
+
+/** The labels every object of the manager carries (selectors, the admin page and operators read them). */
+export const LABELS = {
+  managedBy: 'app.kubernetes.io/managed-by',
+  instance: 'k8smgr.io/instance',
+  role: 'k8smgr.io/role',
+  anchor: 'k8smgr.io/anchor',
+  servername: 'k8smgr.io/servername',
+  startId: 'k8smgr.io/start-id',
+  credential: 'k8smgr.io/credential',
+  userId: 'k8smgr.io/user-id',
+} as const;
+export const MANAGED_BY = 'k8smgr';
+
+/** The anchor's name: deterministic per (credential, servername), so two starts of one server meet at the apiserver. */
+export function anchorName(credential: string, servername: string): string {
+  const digest = createHash('sha256').update(`${credential}\0${servername}`).digest('hex').slice(0, 8);
+  return k8sName('k8smgr', digest, servername);
 }
 
-export interface KubeMetadata {
-  name: string;
-  namespace?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  ownerReferences?: OwnerRef[];
-  [k: string]: unknown;
+/** What the labels of a start are made of (the service record's fields). */
+export interface StartLabelsInput {
+  servername: string;
+  start_id: string;
+  jhub_credential: string;
+  jhub_user_id: string | number;
 }
 
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: KubeMetadata;
-  [k: string]: unknown;
+/** Labels on every object of one start (the anchor's name ties them together). */
+export function startLabels(instance: string, start: StartLabelsInput): Record<string, string> {
+  return {
+    [LABELS.managedBy]: MANAGED_BY,
+    [LABELS.instance]: labelValue(instance),
+    [LABELS.anchor]: anchorName(start.jhub_credential, start.servername),
+    [LABELS.servername]: labelValue(start.servername),
+    [LABELS.startId]: labelValue(start.start_id),
+    [LABELS.credential]: labelValue(start.jhub_credential),
+    [LABELS.userId]: labelValue(String(start.jhub_user_id)),
+  };
 }
 
-/** The anchor object every created object is owned by. */
+/** The owner every created object gets (the start's anchor). */
 export interface OwnerInfo {
   apiVersion: string;
   kind: string;
@@ -36,41 +56,18 @@ export interface OwnerInfo {
   uid: string;
 }
 
+/** A reference to the owner that never blocks its deletion (the garbage collector removes the rest). */
 export function ownerReference(owner: OwnerInfo): OwnerRef {
-  return {
-    apiVersion: owner.apiVersion,
-    kind: owner.kind,
-    name: owner.name,
-    uid: owner.uid,
-    controller: false,
-    blockOwnerDeletion: false,
-  };
+  return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, uid: owner.uid, blockOwnerDeletion: false };
 }
 
-export const LABEL_KEYS = {
-  managedBy: 'app.kubernetes.io/managed-by',
-  servername: 'k8smgr/servername',
-  startId: 'k8smgr/start-id',
-  credential: 'k8smgr/credential',
-  userId: 'k8smgr/user-id',
-} as const;
-
-export interface ServiceLabelsInput {
-  /** env DEPLOYMENT_NAME or 'k8smgr' */
-  managedBy: string;
-  servername: string;
-  startId: string;
-  credential: string;
-  userId: string | number;
-}
-
-/** The labels every object of a start carries (values made valid with labelValue). */
-export function serviceLabels(input: ServiceLabelsInput): Record<string, string> {
-  return {
-    [LABEL_KEYS.managedBy]: labelValue(input.managedBy),
-    [LABEL_KEYS.servername]: labelValue(input.servername),
-    [LABEL_KEYS.startId]: labelValue(input.startId),
-    [LABEL_KEYS.credential]: labelValue(input.credential),
-    [LABEL_KEYS.userId]: labelValue(String(input.userId)),
-  };
+/**
+ * The object with `owner` among its owner references, keeping every owner
+ * reference the template declared (one to the same uid is replaced). Returns a
+ * new object; the input is not changed.
+ */
+export function attachOwner<T extends KubeObject>(obj: T, owner: OwnerInfo): T {
+  const ref = ownerReference(owner);
+  const declared = (obj.metadata.ownerReferences ?? []).filter((r) => r.uid !== ref.uid);
+  return { ...obj, metadata: { ...obj.metadata, ownerReferences: [...declared, ref] } };
 }

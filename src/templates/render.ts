@@ -5,10 +5,10 @@
 import { parseAllDocuments } from 'yaml';
 import { TemplateError } from './errors.js';
 import { labelValue } from './names.js';
-import { ownerReference, type KubeObject, type OwnerInfo, type OwnerRef } from './objects.js';
+import { attachOwner, type KubeObject, type OwnerInfo } from './objects.js';
 
-export { ownerReference, serviceLabels, LABEL_KEYS } from './objects.js';
-export type { KubeObject, KubeMetadata, OwnerInfo, OwnerRef, ServiceLabelsInput } from './objects.js';
+export { anchorName, attachOwner, LABELS, MANAGED_BY, ownerReference, startLabels } from './objects.js';
+export type { KubeObject, KubeMetadata, OwnerInfo, OwnerRef, StartLabelsInput } from './objects.js';
 
 /** Kinds that are not namespaced (or that could reach outside the namespace): refused. */
 export const FORBIDDEN_KINDS: ReadonlySet<string> = new Set([
@@ -27,7 +27,7 @@ export interface RenderContext {
   namespace: string;
   /** merged over the template's labels (these win); values made valid with labelValue */
   labels?: Readonly<Record<string, string>> | undefined;
-  /** owner reference added to every object (blockOwnerDeletion false, controller false) */
+  /** owner reference added to every object (blockOwnerDeletion false), as attachOwner does */
   owner?: OwnerInfo | undefined;
   /** also label pod templates of workloads (default true) */
   podTemplateLabels?: boolean | undefined;
@@ -98,9 +98,8 @@ export function finalizeObject(data: unknown, index: number, ctx: RenderContext)
     if (refs !== undefined && refs !== null && !Array.isArray(refs)) {
       throw new TemplateError('bad_object', `${label}: ownerReferences must be a list`);
     }
-    const list = (refs ?? []) as OwnerRef[];
-    if (!list.some((r) => isPlainObject(r) && r.uid === ctx.owner?.uid)) list.push(ownerReference(ctx.owner));
-    metadata.ownerReferences = list;
+    if (Array.isArray(refs) && !refs.every(isPlainObject)) throw new TemplateError('bad_object', `${label}: ownerReferences must be mappings`);
+    return attachOwner(obj, ctx.owner);
   }
   return obj;
 }

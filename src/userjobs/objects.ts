@@ -4,7 +4,7 @@
 // forward again from the cluster alone.
 import { k8sName } from '../templates/names.js';
 import type { KubeObject } from '../kube/gateway.js';
-import { LABELS, startLabels } from '../services/anchor.js';
+import { LABELS, ownerRefTo, startLabels } from '../services/anchor.js';
 import type { ServiceRecord } from '../services/types.js';
 
 export const USERJOB_ROLE = 'userjob';
@@ -70,9 +70,7 @@ export function buildUserjobService(opts: {
         [RECORD_ANNOTATION]: JSON.stringify(userjob),
         ...(opts.forwardedBy !== undefined ? { [FORWARDED_ANNOTATION]: opts.forwardedBy, [ERROR_ANNOTATION]: '' } : {}),
       },
-      ownerReferences: [
-        { apiVersion: 'v1', kind: 'ConfigMap', name: owner.anchor.metadata.name, uid: owner.anchor.metadata.uid, blockOwnerDeletion: false },
-      ],
+      ownerReferences: [ownerRefTo(owner.anchor)],
     },
     spec: {
       type: 'ClusterIP',

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { anchorName, buildAnchor, objectRef, objectRefs, ownerRefTo, readRecord, startLabels } from '../../../src/services/anchor.js';
 import type { ServiceRecord } from '../../../src/services/types.js';
+import { attachOwner, prepareStart } from '../../../src/templates/index.js';
 
 const record: ServiceRecord = {
   servername: 'srv-1', start_id: 'abcd1234', user_options: { service: 'lab/ok' }, jhub_user_id: 7,
@@ -55,4 +56,26 @@ test('object references round-trip; owner references need the anchor uid', () =>
   assert.throws(() => ownerRefTo(anchor), /no uid/);
   anchor.metadata.uid = 'u-1';
   assert.deepEqual(ownerRefTo(anchor), { apiVersion: 'v1', kind: 'ConfigMap', name: anchor.metadata.name, uid: 'u-1', blockOwnerDeletion: false });
+});
+
+test('the path a start takes: rendered with the start labels, then owned by the anchor, keeping the owners the template declared', () => {
+  // As services/prepare.ts renders (labels, no owner yet) and manager.ts applies (attachOwner with ownerRefTo).
+  const template = [
+    'apiVersion: v1', 'kind: Service', 'metadata:', '  name: <id>',
+    '  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: shared, uid: uid-shared}]',
+    'spec: {ports: [{port: 80}]}', '',
+  ].join('\n');
+  const prepared = prepareStart({
+    files: new Map([['service.yaml', Buffer.from(template)]]),
+    credential: record.jhub_credential, servername: record.servername, startId: record.start_id, userId: record.jhub_user_id,
+    namespace: 'ns', deploymentName: 'k8smgr', labels: startLabels('k8smgr', record),
+  });
+  const built = buildAnchor('k8smgr', 'ns', record);
+  const anchor = { ...built, metadata: { ...built.metadata, uid: 'u-anchor' } };
+  const [applied] = prepared.objects.map((obj) => attachOwner(obj, ownerRefTo(anchor)));
+  assert.deepEqual(applied?.metadata.ownerReferences, [
+    { apiVersion: 'apps/v1', kind: 'Deployment', name: 'shared', uid: 'uid-shared' },
+    { apiVersion: 'v1', kind: 'ConfigMap', name: anchorName('jupyterhub_jsc', 'srv-1'), uid: 'u-anchor', blockOwnerDeletion: false },
+  ]);
+  assert.equal(applied?.metadata.labels?.['k8smgr.io/anchor'], anchorName('jupyterhub_jsc', 'srv-1'));
 });

@@ -27,13 +27,16 @@ const CONFIG = {
 };
 const settings = templateSettingsFromConfig(CONFIG);
 const OWNER = { apiVersion: 'v1', kind: 'Secret', name: 'secret-srv-1a2b3c4d-k8smgr', uid: 'uid-1' };
-const OWNER_REF = { ...OWNER, controller: false, blockOwnerDeletion: false };
+const OWNER_REF = { ...OWNER, blockOwnerDeletion: false };
+// The one label set production uses (services/prepare.ts passes the same).
 const LABELS = {
   'app.kubernetes.io/managed-by': 'k8smgr',
-  'k8smgr/servername': 'srv',
-  'k8smgr/start-id': '1a2b3c4d',
-  'k8smgr/credential': 'jupyterjsc',
-  'k8smgr/user-id': '17',
+  'k8smgr.io/instance': 'k8smgr',
+  'k8smgr.io/anchor': 'k8smgr-183e0f84-srv',
+  'k8smgr.io/servername': 'srv',
+  'k8smgr.io/start-id': '1a2b3c4d',
+  'k8smgr.io/credential': 'jupyterjsc',
+  'k8smgr.io/user-id': '17',
 };
 
 async function input(extra: Partial<PrepareInput> = {}, dir = 'jupyterjsc/jupyterlab/default'): Promise<PrepareInput> {
@@ -185,7 +188,7 @@ void describe('prepareStart', () => {
     const inp = await input({ deploymentName: 'mgr', settings: { ...settings, yamlFilename: 'update.yaml' } });
     const p = prepareStart(inp);
     assert.equal(p.names.envSecret, 'secret-srv-1a2b3c4d-mgr');
-    assert.equal(p.labels['app.kubernetes.io/managed-by'], 'mgr');
+    assert.equal(p.labels['k8smgr.io/instance'], 'mgr');
     assert.deepEqual(p.objects.map((o) => o.metadata.name), ['update-srv-1a2b3c4d']);
   });
 });

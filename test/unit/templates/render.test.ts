@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TemplateError } from '../../../src/templates/errors.js';
-import { renderManifests, serviceLabels, type RenderContext } from '../../../src/templates/render.js';
+import { attachOwner, renderManifests, startLabels, type KubeObject, type RenderContext } from '../../../src/templates/render.js';
 
 const OWNER = { apiVersion: 'v1', kind: 'Secret', name: 'secret-srv-1a2b3c4d-k8smgr', uid: 'uid-123' };
-const OWNER_REF = { ...OWNER, controller: false, blockOwnerDeletion: false };
+const OWNER_REF = { ...OWNER, blockOwnerDeletion: false };
 const LABELS = {
   'app.kubernetes.io/managed-by': 'k8smgr',
   'k8smgr/servername': 'srv',
@@ -109,9 +109,7 @@ spec:
 
   void it('does not duplicate an owner reference with the same uid; without owner/labels only the namespace is set', () => {
     const text = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  ownerReferences: [{apiVersion: v1, kind: Secret, name: s, uid: uid-123}]\n';
-    assert.deepEqual(renderManifests(text, CTX)[0]?.metadata.ownerReferences, [
-      { apiVersion: 'v1', kind: 'Secret', name: 's', uid: 'uid-123' },
-    ]);
+    assert.deepEqual(renderManifests(text, CTX)[0]?.metadata.ownerReferences, [OWNER_REF]);
     assert.deepEqual(renderManifests('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n', { namespace: 'n' }), [
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'n' } },
     ]);
@@ -172,14 +170,32 @@ spec:
   });
 });
 
-void describe('serviceLabels', () => {
-  void it('builds the standard labels', () => {
-    assert.deepEqual(serviceLabels({ managedBy: 'k8smgr', servername: 'srv', startId: '1a2b3c4d', credential: 'jupyterjsc', userId: 17 }), {
+void describe('startLabels', () => {
+  void it('builds the one label set of a start (k8smgr.io/...)', () => {
+    assert.deepEqual(startLabels('k8smgr-test', { servername: 'srv', start_id: '1a2b3c4d', jhub_credential: 'jupyterjsc', jhub_user_id: 17 }), {
       'app.kubernetes.io/managed-by': 'k8smgr',
-      'k8smgr/servername': 'srv',
-      'k8smgr/start-id': '1a2b3c4d',
-      'k8smgr/credential': 'jupyterjsc',
-      'k8smgr/user-id': '17',
+      'k8smgr.io/instance': 'k8smgr-test',
+      'k8smgr.io/anchor': 'k8smgr-183e0f84-srv',
+      'k8smgr.io/servername': 'srv',
+      'k8smgr.io/start-id': '1a2b3c4d',
+      'k8smgr.io/credential': 'jupyterjsc',
+      'k8smgr.io/user-id': '17',
     });
+  });
+});
+
+void describe('attachOwner', () => {
+  const declared = { apiVersion: 'apps/v1', kind: 'Deployment', name: 'shared', uid: 'uid-shared', controller: true };
+  const obj: KubeObject = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'svc', namespace: 'jupyter', ownerReferences: [declared] } };
+
+  void it('adds the owner and keeps the owner references the template declared, without changing its input', () => {
+    const owned = attachOwner(obj, OWNER);
+    assert.deepEqual(owned.metadata.ownerReferences, [declared, OWNER_REF]);
+    assert.deepEqual(obj.metadata.ownerReferences, [declared]);
+  });
+
+  void it('replaces a reference to the same owner instead of adding a second one', () => {
+    const twice = attachOwner(attachOwner(obj, OWNER), { ...OWNER, name: 'renamed' });
+    assert.deepEqual(twice.metadata.ownerReferences, [declared, { ...OWNER_REF, name: 'renamed' }]);
   });
 });

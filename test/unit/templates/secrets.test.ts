@@ -36,7 +36,7 @@ void describe('buildEnvSecret', () => {
         name: 'secret-srv-1a2b3c4d-k8smgr',
         namespace: 'jupyter',
         labels: LABELS,
-        ownerReferences: [{ ...OWNER, controller: false, blockOwnerDeletion: false }],
+        ownerReferences: [{ ...OWNER, blockOwnerDeletion: false }],
       },
       type: 'Opaque',
       stringData: {
@@ -86,7 +86,7 @@ void describe('buildCertsSecret', () => {
           name: 'secret-certs-srv-1a2b3c4d-k8smgr',
           namespace: 'jupyter',
           labels: LABELS,
-          ownerReferences: [{ ...OWNER, controller: false, blockOwnerDeletion: false }],
+          ownerReferences: [{ ...OWNER, blockOwnerDeletion: false }],
         },
         type: 'Opaque',
         stringData: {
