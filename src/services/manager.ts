@@ -430,9 +430,11 @@ export class ServiceManager implements ServiceApi {
     const known = new Set(record.objects ?? []);
     const added = (prepared.objects as KubeObject[]).map(objectRef).filter((r) => !known.has(r));
     if (added.length) {
+      // Read-modify-write of the record only: the lifecycle annotations stay as other writers left them.
       const updated = { ...record, objects: [...known, ...added] };
-      const anchor = buildAnchor(this.#deps.env.deploymentName, this.#ns, updated, found.anchor.metadata.annotations ?? {});
-      await this.#deps.gateway.apply(anchor);
+      await this.#deps.gateway.update<KubeObject>(found.anchor, (current) =>
+        current && current.metadata.uid === found.anchor.metadata.uid ? { ...current, data: { ...(current.data as object), record: JSON.stringify(updated) } } : undefined,
+      );
     }
     log.info('service updated');
     return record;
