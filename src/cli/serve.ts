@@ -26,6 +26,7 @@ import { createFlavors, flavorProblems } from '../flavors/index.js';
 import type { Verdict } from '../status/interpret.js';
 import { randomUUID } from 'node:crypto';
 import { createAdmin, packageVersion } from '../admin/index.js';
+import { Background } from '../background.js';
 
 export interface ServeOptions {
   /** Print a curl line for this credential (the demo). */
@@ -54,17 +55,20 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   configStore.on('error', (err) => logger.error({ problems: err.problems }, `config reload refused, keeping the last good config: ${err.message}`));
   configStore.on('change', () => logger.info({ source: configStore.status.source }, 'config reloaded'));
   const config = await configStore.load();
-  configStore.watch();
 
-  // The metrics need the manager, which needs the metrics' hooks: tie the knot late.
-  const late: { services?: ServiceManager; userjobs?: ReturnType<typeof createUserjobs>; flavors?: ReturnType<typeof createFlavors> } = {};
+  // Every background part, registered once: started in the order added (background.start() at the
+  // points below), walked by readiness for its details, stopped in the reverse order on shutdown.
+  const background = new Background({ onStopError: (part, err) => logger.error({ part, err: (err as Error).message }, 'a background part did not stop cleanly') });
+  background.add({ name: 'config', start: () => configStore.watch(), stop: () => configStore.close() });
+
+  // The gauges read parts made below; they are collected only when /metrics is scraped, after serve() built everything.
   const metrics = new Metrics({
-    servicesByState: () => late.services?.countByState() ?? { starting: 0, running: 0, failed: 0, stopping: 0, failed_cleaned_up: 0 },
-    secondsSinceLastPoll: () => late.services?.secondsSinceLastPoll() ?? [],
+    servicesByState: () => services.countByState(),
+    secondsSinceLastPoll: () => services.secondsSinceLastPoll(),
     logHandlerErrors: () => hub.errorCount,
-    userjobs: () => late.userjobs?.manager.status().userjobs ?? 0,
+    userjobs: () => userjobs.manager.status().userjobs,
     configOk: () => configStore.status.lastError === null,
-    flavors: () => late.flavors?.admission.gauges() ?? [],
+    flavors: () => flavors.admission.gauges(),
     leader: (): { replica: string; leading: boolean } => ({ replica: env.replica, leading: leadership.isLeader() }),
   });
   configStore.on('error', () => metrics.configReloadErrors.inc());
@@ -80,24 +84,31 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   // One replica leads (a Lease named <DEPLOYMENT_NAME>-leader): userjob forwards, restart notifications, sweeps.
   const leadership: Leadership = new Leadership({ gateway, namespace: env.managerNamespace, deploymentName: env.deploymentName, replica: env.replica, log: logger });
   const logs = new LogAdmin({ gateway, namespace: env.managerNamespace, name: `${env.deploymentName}-logging`, hub, logger });
-  await logs.start();
+  background.add({ name: 'logging', start: () => logs.start(), details: () => ({ synced: logs.status().synced }), stop: () => logs.stop() });
 
   const cache = new ServiceCache(gateway, kc, env.serviceNamespace, env.deploymentName);
-  cache.start();
+  background.add({ name: 'service caches', start: () => cache.start(), stop: () => cache.stop() });
 
   const store = createCredentialStore({ gateway, namespace: env.managerNamespace, deploymentName: env.deploymentName, logger });
-  store.start();
-  await store.waitForSync();
+  background.add({
+    name: 'credentials',
+    start: async () => {
+      store.start();
+      await store.waitForSync();
+    },
+    stop: () => store.stop(),
+  });
+  await background.start();
   const startup = await applyStartupUsers(store, config.startup.create_user, env.lookup);
   for (const error of startup.errors) logger.error(`start-up user not created: ${error}`);
   if (startup.created.length) logger.info({ names: startup.created }, 'start-up users ready');
   const authenticator = new CredentialAuthenticator({ store, logger });
+  background.add({ name: 'authenticator', start: () => {}, stop: () => authenticator.close() });
 
   const userjobs = createUserjobs({
     config: () => configStore.current, env, gateway, cache, logger,
     leadership: { replica: env.replica, holder: () => leadership.holder(), selector: leaderSelector(env.deploymentName) },
   });
-  late.userjobs = userjobs;
   // Who took a start: facts on the anchors name this replica and this process.
   const identity = { replica: env.replica, boot: randomUUID().slice(0, 8) };
   // Progress events to the hub while a service starts (watch driven, claimed on the anchor).
@@ -122,8 +133,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   };
   reportFlavorProblems();
   configStore.on('change', reportFlavorProblems);
-  flavors.start();
-  late.flavors = flavors;
+  background.add({ name: 'flavors', start: () => flavors.start(), stop: () => flavors.stop() });
+  await background.start();
   const services: ServiceManager = new ServiceManager({
     config: () => configStore.current, env, gateway, cache, logger, secrets: hub.secrets, identity, admission: flavors.admission,
     observer: combineObservers(
@@ -135,24 +146,38 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
       progress,
     ),
   });
-  late.services = services;
   const sweeper = new LifecycleSweeper({
     cache, manager: services, gateway, config: () => configStore.current, identity, logger, admission: flavors.admission,
     leading: () => leadership.isLeader(),
   });
-  const stopTiming = observeTimeToRunning(cache, (record, anchor) => services.verdictOf(record, anchor).state, (seconds) => metrics.timeToRunning.observe(seconds));
-  await Promise.race([Promise.all([cache.waitForSync(), logs.waitForSync()]), new Promise((r) => setTimeout(r, 30_000))]);
-  await userjobs.start();
-  sweeper.start();
-  progress.start();
-  leadership.onStartedLeading(() => {
-    void userjobs.manager.lead();
-    // A new leader looks at every start once (the sweeper acted only on its own restarts before).
-    sweeper.stop();
-    sweeper.start();
+  let stopTiming = () => {};
+  background.add({
+    name: 'time to running',
+    start: () => {
+      stopTiming = observeTimeToRunning(cache, (record, anchor) => services.verdictOf(record, anchor).state, (seconds) => metrics.timeToRunning.observe(seconds));
+    },
+    stop: () => stopTiming(),
   });
-  leadership.onStoppedLeading(() => void userjobs.manager.follow());
-  leadership.start();
+  await background.start();
+  await Promise.race([Promise.all([cache.waitForSync(), logs.waitForSync()]), new Promise((r) => setTimeout(r, 30_000))]);
+  background.add({ name: 'userjobs', start: () => userjobs.start(), details: () => ({ ...userjobs.manager.status() }), stop: () => userjobs.stop() });
+  background.add({ name: 'sweeper', start: () => sweeper.start(), stop: () => sweeper.stop() });
+  background.add({ name: 'progress', start: () => progress.start(), stop: () => progress.close() });
+  background.add({
+    name: 'leadership',
+    start: () => {
+      leadership.onStartedLeading(() => {
+        void userjobs.manager.lead();
+        // A new leader looks at every start once (the sweeper acted only on its own restarts before).
+        sweeper.stop();
+        sweeper.start();
+      });
+      leadership.onStoppedLeading(() => void userjobs.manager.follow());
+      leadership.start();
+    },
+    stop: () => leadership.stop(),
+  });
+  await background.start();
 
   // The operators' page at /admin/ (group access_to_admin): live from the same caches.
   const admin = await createAdmin({
@@ -163,13 +188,15 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
       deployment: env.deploymentName, namespace: env.serviceNamespace,
     },
   });
-  admin.start();
+  background.add({ name: 'admin feed', start: () => admin.start(), stop: () => admin.stop() });
+  await background.start();
 
+  // Readiness walks the gateway's CacheRegistry (every watch cache) and the background parts.
   const readiness = buildReadiness({
     caches: () => gateway.caches.statuses(),
     config: () => configStore.status,
     leader: () => leadership.details(),
-    extra: () => ({ logging: { synced: logs.status().synced }, userjobs: userjobs.manager.status() }),
+    parts: background,
   });
 
   const app = buildApp({
@@ -196,33 +223,30 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   // site, by the leader, when this process first leads (at once when it leads from its start).
   const notifications = new AbortController();
   let notified = false;
-  leadership.onStartedLeading(() => {
-    if (notified) return;
-    notified = true;
-    void notifyHubs(configStore.current.tunnel, { stage: env.stage, lookup: env.lookup, logger, signal: notifications.signal });
+  background.add({
+    name: 'restart notifications',
+    start: () => {
+      leadership.onStartedLeading(() => {
+        if (notified) return;
+        notified = true;
+        void notifyHubs(configStore.current.tunnel, { stage: env.stage, lookup: env.lookup, logger, signal: notifications.signal });
+      });
+    },
+    stop: () => notifications.abort(),
   });
+  await background.start();
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       logger.info('shutting down: no new requests, finishing those in flight');
       // Release the Lease first, so that another replica leads at once (a rolling restart).
-      await leadership.stop();
+      await background.stop('leadership');
       const bound = new Promise((r) => setTimeout(r, 10_000).unref());
       await Promise.race([app.close(), bound]);
-      notifications.abort();
       await metricsApp?.close();
-      stopTiming();
-      admin.stop();
-      await userjobs.stop();
-      progress.close();
-      sweeper.stop();
-      flavors.stop();
-      cache.stop();
-      logs.stop();
-      store.stop();
-      configStore.close();
-      authenticator.close();
+      // Then every other background part, in the reverse order of their start.
+      await background.stopAll();
       await hub.closeAll();
     })());
   return { app, url, close };

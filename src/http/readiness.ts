@@ -15,8 +15,10 @@ export interface ReadinessSources {
   config: () => Readonly<ConfigStatus>;
   /** Extra details (e.g. userjobs supervision); they do not decide readiness. */
   extra?: () => Record<string, unknown>;
+  /** The background parts (src/background.ts): their details, and a part that is not ready holds readiness back. */
+  parts?: { ready(): boolean; details(): Record<string, unknown> };
   /** Who leads (in /api/ready/ and /api/health/ details); does not decide readiness. */
-  leader?: () => Record<string, unknown>;
+  leader?: () => { replica: string; leading: boolean; holder: string | null; since?: string };
   /** A cache silent for longer than this is stale (a watch restarts well before). */
   staleAfterMs?: number;
   now?: () => number;
@@ -48,13 +50,14 @@ export function buildReadiness(sources: ReadinessSources): Readiness {
         resumes: c.resumes ?? 0,
         last_error: c.lastError,
       }));
-      const ready = caches.every((c) => c.synced && !c.stale);
+      const ready = caches.every((c) => c.synced && !c.stale) && (sources.parts?.ready() ?? true);
       return {
         ready,
         details: {
           config: configReport(sources.config()),
           caches,
           ...sources.extra?.(),
+          ...sources.parts?.details(),
           ...(sources.leader ? { leader: sources.leader() } : {}),
         },
       };
