@@ -92,7 +92,7 @@ export class Leadership {
   }
 
   /** For /api/health/ details. */
-  details(): Record<string, unknown> {
+  details(): { replica: string; leading: boolean; holder: string | null; since?: string } {
     return { replica: this.#o.replica, leading: this.isLeader(), holder: this.holder() ?? null, ...(this.#since ? { since: this.#since } : {}) };
   }
 

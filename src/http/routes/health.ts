@@ -7,7 +7,7 @@ export interface Readiness {
   /** Ready when every watch cache has synced and is fresh (a refused config.json is reported, not a reason). */
   check(): { ready: boolean; details: Record<string, unknown> };
   /** Details for the liveness answer (e.g. a refused config.json); they never change its status. */
-  health?(): { config?: { ok: boolean; source: string; loaded_at: string; last_error: string | null } };
+  health?(): { config?: { ok: boolean; source: string; loaded_at: string; last_error: string | null }; leader?: { replica: string; leading: boolean; holder: string | null; since?: string } };
 }
 
 const ConfigReport = Type.Object({
@@ -17,11 +17,18 @@ const ConfigReport = Type.Object({
   last_error: Type.Union([Type.String(), Type.Null()], { description: 'why the file on disk was refused' }),
 });
 
+const LeaderReport = Type.Object({
+  replica: Type.String({ description: 'this replica (POD_NAME)' }),
+  leading: Type.Boolean({ description: 'true when this replica holds the leader Lease (userjob forwards, restart notifications, sweeps)' }),
+  holder: Type.Union([Type.String(), Type.Null()], { description: 'the Lease\'s holder as last read; null: nobody' }),
+  since: Type.Optional(Type.String({ description: 'when this replica started leading' })),
+});
+
 const healthSchema = {
   ...schemas.health,
   response: {
     200: Type.Object(
-      { status: Type.Literal('ok'), config: Type.Optional(ConfigReport) },
+      { status: Type.Literal('ok'), config: Type.Optional(ConfigReport), leader: Type.Optional(LeaderReport) },
       { description: 'The process answers; config.ok false says a broken config.json is refused (still 200)' },
     ),
   },
