@@ -161,3 +161,40 @@ test('without any Kubernetes configuration, serve says once what is missing and 
   assert.match(out, /KUBECONFIG/);
   assert.doesNotMatch(out, /watch restarted|skipTLSVerify/);
 });
+
+test('a start that failed and that nobody stops: workload removed after the grace period, the anchor answers the same failure, then goes', async () => {
+  writeFileSync(configPath, JSON.stringify({
+    services: {
+      descriptions: path.join(fixtures, 'descriptions'), base: path.join(tmp, 'rendered'),
+      failed_cleanup_seconds: 2, failed_retention_seconds: 12,
+    },
+    userhomes: { base: path.join(tmp, 'homes'), skel: path.join(tmp, 'skel') },
+    startup: { create_user: { testhub: ['access_to_webservice'] } },
+  }));
+  const m = await startManager({ kubeconfigPath, namespace, configPath, env: env('replica-e') });
+  try {
+    const started = await fetch(`${m.url}/api/services/`, {
+      method: 'POST', headers: { ...auth, uuidcode: 'given-up', 'content-type': 'application/json' },
+      body: JSON.stringify({ start_id: 'gone0001', user_options: { service: 'lab/fail' }, env: { JUPYTERHUB_STATUS_URL: 'http://127.0.0.1:1/x', JUPYTERHUB_API_TOKEN: 't', JUPYTERHUB_USER_ID: 7 } }),
+    });
+    assert.equal(started.status, 201, await started.text());
+    const failed = await waitFor(async () => {
+      const r = await poll(m, 'given-up');
+      return r.body.state === 'failed' ? r.body : false;
+    }, { what: 'the failure answered', timeoutMs: 30_000 });
+    // Nobody sends a DELETE (the hub gave up). The manager removes the workload itself ...
+    await waitFor(async () => (await deploymentsOf('given-up')) === 0, { what: 'the workload of the failed start removed', timeoutMs: 20_000 });
+    const secrets = await objects.list('v1', 'Secret', namespace, undefined, undefined, undefined, undefined, 'k8smgr.io/servername=given-up');
+    assert.equal(secrets.items.length, 0, 'the env Secret (with the hub token) is removed too');
+    // ... and the anchor answers exactly the failure the user saw.
+    const later = await poll(m, 'given-up');
+    assert.deepEqual(later.body, failed);
+    const metrics = await (await fetch(`${m.url}/metrics`)).text();
+    assert.match(metrics, /k8smgr_services\{state="failed_cleaned_up"\} 1/);
+    assert.match(metrics, /k8smgr_service_seconds_since_last_poll_count \d+/);
+    // After the retention the anchor goes, too: nothing of the start is left.
+    await waitFor(async () => (await poll(m, 'given-up')).status === 404, { what: 'the anchor removed after its retention', timeoutMs: 30_000 });
+  } finally {
+    await m.kill('SIGTERM');
+  }
+});
