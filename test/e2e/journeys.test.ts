@@ -172,6 +172,14 @@ class Site {
       .catch(async (err: Error) => assert.fail(`${err.message}: ${(await leftovers(prefix)).join(', ')}${this.logs()}`));
   }
 
+  /** The manager's servername of the hub's server whose name starts with `prefix` (as the hub derives it). */
+  async servername(prefix: string): Promise<string> {
+    const res = await fetch(`${this.managers[0]!.url}/api/services/`, { headers: { authorization: basic('jupyterhub', PASSWORD) } });
+    const name = ((await res.json()) as Array<{ servername: string }>).map((s) => s.servername).find((n) => n.startsWith(prefix));
+    assert.ok(name, `no service of the manager starts with ${prefix}`);
+    return name;
+  }
+
   /** The server stays ready across a few of the hub's polls (2 s apart): no answer says "stopped". */
   async staysReady(user: HubUser, server: string, ms = 5_000): Promise<void> {
     const until = Date.now() + ms;
@@ -371,9 +379,7 @@ describe('one manager', () => {
     assert.ok([201, 202].includes(await site.spawn(u, 'lab', 'jupyterlab/crashlater')));
     await site.waitReady(u, 'lab');
     const auth = { authorization: basic('jupyterhub', PASSWORD) };
-    const servername = ((await (await fetch(`${site.managers[0]!.url}/api/services/`, { headers: auth })).json()) as Array<{ servername: string }>)
-      .map((s) => s.servername).find((n) => n.startsWith('jten-lab'));
-    assert.ok(servername);
+    const servername = await site.servername('jten-lab');
     // The container crashes 12 s after it is ready; the hub's poll hears "running: false" and drops the server without a DELETE.
     await site.waitGone(u, 'lab', 60_000);
     // The manager removes the workload itself (failed_cleanup_seconds 5 here) ...
@@ -424,9 +430,7 @@ describe('two manager replicas behind HAProxy', () => {
     const u = await site.user('rfive');
     assert.ok([201, 202].includes(await site.spawn(u, 'lab')));
     await site.waitReady(u, 'lab');
-    const servername = ((await (await fetch(`${site.managers[0]!.url}/api/services/`, { headers: { authorization: basic('jupyterhub', PASSWORD) } })).json()) as Array<{ servername: string }>)
-      .map((s) => s.servername).find((n) => n.startsWith('rfive-lab'));
-    assert.ok(servername);
+    const servername = await site.servername('rfive-lab');
     const auth = { authorization: basic('jupyterhub', PASSWORD) };
     const [a, b] = site.managers as [ManagerProcess, ManagerProcess];
     // Stop on replica A, start again at once on replica B; both answer "running" for the new start.
