@@ -1,10 +1,24 @@
 // Request and response schemas of the API (TypeBox = JSON Schema). Fastify
 // validates and serializes with them, and @fastify/swagger turns them into the
 // OpenAPI document at /api/openapi.json (docs/api.md is generated from it).
-// Start bodies are checked further by services/request.ts, which answers with
-// the original's messages in the original's order; the schema here is kept
-// loose enough not to pre-empt those answers.
+//
+// One schema per route. Fastify validates with it, except where the contract
+// fixes the words and the order of the 400 answers (a start, a userjob): there
+// the route's schema describes the request exactly for the document, and the
+// domain's parser (services/request.ts, userjobs/request.ts) is the one check,
+// because a JSON Schema validator reports the header after the body and a
+// missing top-level key before a missing nested one, not in the original's
+// order ("Missing header: uuidcode", then env, env.*, user_options, ...). The
+// parsers also check what a schema cannot say (names that must fit with the
+// start id and the configured prefix, known HPC systems, ports per userjob).
 import { Type } from 'typebox';
+import type { FastifySchemaCompiler } from 'fastify';
+
+/**
+ * For a route whose schema documents but does not validate (the domain's parser
+ * answers with the contract's messages): pass as the route's `validatorCompiler`.
+ */
+export const documentedOnly: FastifySchemaCompiler<unknown> = () => (value) => ({ value });
 
 export const ErrorList = Type.Array(Type.String(), { description: 'What is wrong with the request, e.g. ["Missing key in input data: env"]' });
 export const Detail = Type.Object({ detail: Type.String() }, { description: 'Not found, not authenticated, not allowed, throttled, too large' });
@@ -40,20 +54,20 @@ export const PollAnswer = Type.Object({
 
 export const StartBody = Type.Object(
   {
-    start_id: Type.Optional(Type.Union([Type.String(), Type.Number()], { description: 'new for each start attempt (8 characters from the hub)' })),
-    user_options: Type.Optional(Type.Object({ service: Type.Optional(Type.String({ description: '"<type>/<option>"' })) }, { additionalProperties: true })),
-    env: Type.Optional(Type.Object({
-      JUPYTERHUB_STATUS_URL: Type.Optional(Type.Unknown()),
-      JUPYTERHUB_API_TOKEN: Type.Optional(Type.Unknown()),
-      JUPYTERHUB_USER_ID: Type.Optional(Type.Unknown()),
-    }, { additionalProperties: true, description: 'every value goes into the env Secret' })),
+    env: Type.Object({
+      JUPYTERHUB_STATUS_URL: Type.String({ description: "the hub's progress URL of this server" }),
+      JUPYTERHUB_API_TOKEN: Type.String(),
+      JUPYTERHUB_USER_ID: Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: '^[0-9]+$' })], { description: 'an integer (or its decimal string)' }),
+    }, { additionalProperties: true, description: 'every value goes into the env Secret' }),
+    user_options: Type.Object({ service: Type.String({ minLength: 1, description: '"<type>/<option>"' }) }, { additionalProperties: true }),
+    start_id: Type.Union([Type.String({ pattern: '^[a-z0-9]{1,16}$' }), Type.Integer({ minimum: 0 })], { description: 'new for each start attempt (8 characters from the hub): 1 to 16 lowercase letters or digits' }),
     certs: Type.Optional(Type.Object({ keyfile: Type.String(), certfile: Type.String(), cafile: Type.String() }, { description: "the hub's internal_ssl key, certificate and CA (PEM)" })),
   },
-  { additionalProperties: true },
+  { additionalProperties: true, description: 'Checked in this order, answering 400 with one message: the uuidcode header, env, env.JUPYTERHUB_STATUS_URL, env.JUPYTERHUB_API_TOKEN, env.JUPYTERHUB_USER_ID, user_options, user_options.service, start_id (e.g. ["Missing key in input data: env"])' },
 );
 
 export const StartHeaders = Type.Object(
-  { uuidcode: Type.Optional(Type.String({ description: 'the servername (required)' })) },
+  { uuidcode: Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 200, description: 'the servername' }) },
   { additionalProperties: true },
 );
 
@@ -65,11 +79,49 @@ export const UpdateBody = Type.Object(
 export const Servername = Type.Object({ servername: Type.String() });
 
 export const serviceSchemas = {
+  /** Documents only (route option `validatorCompiler: documentedOnly`): services/request.ts answers in the contract's order. */
   start: { tags: ['services'], summary: 'Start a service', headers: StartHeaders, body: StartBody, response: { 201: ServiceRecord, ...errors } },
   list: { tags: ['services'], summary: "The caller's services", response: { 200: Type.Array(ServiceRecord), ...errors } },
   poll: { tags: ['services'], summary: 'Poll a service', params: Servername, response: { 200: PollAnswer, ...errors } },
   update: { tags: ['services'], summary: 'Apply update.yaml', params: Servername, body: Type.Optional(UpdateBody), response: { 200: ServiceRecord, ...errors } },
   stop: { tags: ['services'], summary: 'Stop a service and remove every object of it', params: Servername, response: { 204: Type.Null({ description: 'stopped' }), ...errors } },
+};
+
+const Port = Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.String({ pattern: '^[0-9]{1,5}$' })]);
+export const UserjobBody = Type.Object(
+  {
+    service: Type.String({ description: "the servername of one of the caller's running services" }),
+    hostname: Type.String({ description: 'the HPC system (userjobs.systems, or a Host tunnel_<system> of the SSH config)' }),
+    target_node: Type.String({ description: 'the job\'s node: a host name or IPv4 address' }),
+    ports: Type.Record(Type.String({ pattern: '^[0-9]{1,5}$' }), Port, { description: '"<port in the service>": "<port on the node>", at most userjobs.max_ports' }),
+    jobid: Type.Optional(Type.Union([Type.String({ pattern: '^[A-Za-z0-9_.+-]{1,64}$' }), Type.Integer(), Type.Null()], { description: 'the Slurm job id' })),
+  },
+  { additionalProperties: true, description: 'Missing keys answer 400 ["Missing key: service", ...] in the order service, hostname, target_node, ports' },
+);
+export const UserjobView = Type.Object(
+  {
+    service: Type.String(),
+    hostname: Type.String(),
+    target_node: Type.String(),
+    ports: Type.Record(Type.String(), Type.String()),
+    jobid: Type.Union([Type.String(), Type.Null()]),
+    kubernetes_service: Type.String({ description: 'the Service the user\'s pods connect to (<kubernetes_service>:<port in service>)' }),
+    namespace: Type.String(),
+    local_ports: Type.Record(Type.String(), Type.Integer()),
+    created: Type.String({ format: 'date-time' }),
+    running: Type.Boolean(),
+    state: Type.String({ description: 'connecting, running or error' }),
+    details: Type.Object({ error: Type.String(), detailed_error: Type.String() }),
+  },
+  { additionalProperties: true, description: 'A userjob: its forwards and whether they run' },
+);
+const UserjobService = Type.Object({ service: Type.String() });
+export const userjobSchemas = {
+  /** Documents only (route option `validatorCompiler: documentedOnly`): userjobs/request.ts answers in the contract's order. */
+  create: { tags: ['userjobs'], summary: 'Forward ports of an HPC job\'s node into a service (a Kubernetes Service in front)', body: UserjobBody, response: { 201: UserjobView, ...errors } },
+  list: { tags: ['userjobs'], summary: "The caller's userjobs", response: { 200: Type.Array(UserjobView), ...errors } },
+  get: { tags: ['userjobs'], summary: 'One userjob', params: UserjobService, response: { 200: UserjobView, ...errors } },
+  remove: { tags: ['userjobs'], summary: 'End a userjob and remove its Service', params: UserjobService, response: { 204: Type.Null({ description: 'removed' }), ...errors } },
 };
 
 const HandlerType = Type.Object({ type: Type.String({ description: 'stream, file, smtp or syslog' }) });
