@@ -23,5 +23,9 @@ COPY bin ./bin
 USER 10001:10001
 ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0
 EXPOSE 8080
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/bin/k8smgr.js"]
+# V8 sized for a service whose live heap is 30-100 MiB (docs/performance.md, "Memory"):
+# a 2 MiB young generation semi-space (default 16), the old generation grown by 25 %
+# over the live heap after a full GC (default: up to 2x), one V8 worker thread.
+# The bench (npm run bench) runs the manager with exactly these flags.
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--max-semi-space-size=2", "--heap-growing-percent=25", "--v8-pool-size=1", "/app/bin/k8smgr.js"]
 CMD ["serve"]

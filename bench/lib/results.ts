@@ -146,8 +146,8 @@ export function renderTables(r: BenchResults): string {
     out.push(`Start-up (spawn to ready): apiserver LIST ${k.startup.apiserver.list} (${Object.entries(k.startup.apiserver.listByResource).map(([a, b]) => `${a} ${b}`).join(', ')}), WATCH ${k.startup.apiserver.watch}; manager list requests (pages) ${k.startup.manager.list}, watches ${k.startup.manager.watch}.`);
     out.push(`After it, over the run: apiserver LIST ${k.totals.apiserver.list}${Object.keys(k.totals.apiserver.listByResource).length ? ` (${Object.entries(k.totals.apiserver.listByResource).map(([a, b]) => `${a} ${b}`).join(', ')})` : ''}, WATCH ${k.totals.apiserver.watch}; manager list ${k.totals.manager.list}, watch ${k.totals.manager.watch}; watch ends by reason ${JSON.stringify(k.totals.watchEnds)}.`, '');
     out.push(table(
-      ['minute', 'RSS MiB', 'polls', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'apiserver LIST', 'apiserver WATCH', 'manager list', 'manager watch', 'load avg'],
-      k.perMinute.map((m) => [m.minute, m.rssMiB, m.polls, m.latencyMs.p50, m.latencyMs.p99, m.latencyMs.max, m.errors, m.apiserver.list, m.apiserver.watch, m.manager.list, m.manager.watch, m.loadAverage]),
+      ['minute', 'RSS MiB', 'heap MiB', 'live heap MiB', 'polls', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'apiserver LIST', 'apiserver WATCH', 'manager list', 'manager watch', 'load avg'],
+      k.perMinute.map((m) => [m.minute, m.rssMiB, m.heapTotalMiB, m.liveHeapMiB, m.polls, m.latencyMs.p50, m.latencyMs.p99, m.latencyMs.max, m.errors, m.apiserver.list, m.apiserver.watch, m.manager.list, m.manager.watch, m.loadAverage]),
     ));
   }
   if (r.scale) {
@@ -159,7 +159,7 @@ export function renderTables(r: BenchResults): string {
     ));
   }
   if (r.targets.length) {
-    out.push('', '**Targets**', '');
+    out.push('', r.soak || r.scale ? '**Targets of issue #16**' : '**Targets of issue #10**', '');
     out.push(table(['figure', 'target', 'measured', 'met'], r.targets.map((t) => [t.name, t.target, t.value, t.met === null ? '-' : t.met ? 'yes' : 'NO'])));
   }
   return out.join('\n');

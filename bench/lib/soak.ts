@@ -37,6 +37,10 @@ export interface RequestCounts {
 export interface SoakMinute {
   minute: number;
   rssMiB: number;
+  /** V8 heap reserved and live (after a full GC the probe forces once a minute, after RSS was read), external memory. */
+  heapTotalMiB: number | null;
+  liveHeapMiB: number | null;
+  externalMiB: number | null;
   polls: number;
   pollsPerSecond: number;
   latencyMs: { p50: number; p99: number; max: number };
@@ -159,10 +163,15 @@ export async function soak(opts: SoakOptions): Promise<SoakFigures> {
       let prev = { apiserver: ready, manager: readyManager };
       for (let minute = 1; minute <= opts.minutes; minute++) {
         const load = await runLoad({ url: m.url, paths, headers: { authorization: s.auth }, connections: opts.connections, durationSeconds: 60, rate: opts.rate });
+        const rssMiB = MiB(m.rss().rssKiB);
+        const memory = await m.memoryUsage();
         const now = { apiserver: await apiserverCounts(s.bc.kc), manager: await managerCounts(m) };
         const row: SoakMinute = {
           minute,
-          rssMiB: MiB(m.rss().rssKiB),
+          rssMiB,
+          heapTotalMiB: mib(memory?.before.heapTotal),
+          liveHeapMiB: mib(memory?.after.heapUsed),
+          externalMiB: mib(memory?.before.external),
           polls: load.requests,
           pollsPerSecond: load.perSecond,
           latencyMs: { p50: load.latencyMs.p50, p99: load.latencyMs.p99, max: load.latencyMs.max },
@@ -172,7 +181,7 @@ export async function soak(opts: SoakOptions): Promise<SoakFigures> {
           loadAverage: Math.round(loadavg()[0]! * 10) / 10,
         };
         perMinute.push(row);
-        opts.log(`  minute ${minute}: RSS ${row.rssMiB} MiB, ${row.polls} polls, p99 ${row.latencyMs.p99} ms, apiserver LIST ${row.apiserver.list} WATCH ${row.apiserver.watch}, manager list ${row.manager.list} watch ${row.manager.watch}`);
+        opts.log(`  minute ${minute}: RSS ${row.rssMiB} MiB (heap ${row.heapTotalMiB}, live ${row.liveHeapMiB}, external ${row.externalMiB}), ${row.polls} polls, p99 ${row.latencyMs.p99} ms, apiserver LIST ${row.apiserver.list} WATCH ${row.apiserver.watch}, manager list ${row.manager.list} watch ${row.manager.watch}`);
         prev = now;
       }
       const end = { apiserver: prev.apiserver, manager: await managerCounts(m) };
