@@ -26,6 +26,7 @@ import { UsagePusher } from '../../src/flavors/push.js';
 import { bookName } from '../../src/flavors/objects.js';
 import { isDomainError } from '../../src/errors.js';
 import { buildApp } from '../../src/http/app.js';
+import { callApi } from '../helpers/api.js';
 
 const { kc, namespace, kubeconfigPath } = await testNamespace();
 const core = kc.makeApiClient(k8s.CoreV1Api);
@@ -312,21 +313,8 @@ spec:
     await manager?.kill('SIGTERM');
   });
 
-  async function api(method: string, url: string, body?: unknown, headers: Record<string, string> = {}, base = manager.url): Promise<{ status: number; body: any; text: string }> {
-    const res = await fetch(`${base}${url}`, {
-      method,
-      headers: { authorization: auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    return { status: res.status, body: parsed, text };
-  }
+  const api = (method: string, url: string, body?: unknown, headers: Record<string, string> = {}, base = manager.url) =>
+    callApi(base, method, url, { authorization: auth, body, headers });
   const start = (servername: string, startId: string, userId: number, userOptions: Record<string, unknown> = {}, env: Record<string, string> = {}, base = manager.url) =>
     api('POST', '/api/services/', {
       start_id: startId,

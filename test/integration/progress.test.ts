@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { testNamespace, waitFor } from '../helpers/cluster.js';
 import { basic, startManager, type ManagerProcess } from '../helpers/manager.js';
+import { callApi } from '../helpers/api.js';
 
 const fixtures = path.resolve('test/fixtures/services');
 const { namespace, kubeconfigPath } = await testNamespace();
@@ -51,15 +52,8 @@ after(async () => {
   await new Promise((resolve) => receiver?.close(resolve));
 });
 
-async function api(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; ms: number }> {
-  const t0 = Date.now();
-  const res = await fetch(`${manager.url}${url}`, {
-    method,
-    headers: { authorization: auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined, ms: Date.now() - t0 };
+function api(method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
+  return callApi(manager.url, method, url, { authorization: auth, body, headers });
 }
 
 function start(servername: string, service: string, startId: string, env: Record<string, unknown>) {

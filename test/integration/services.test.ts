@@ -9,6 +9,7 @@ import * as k8s from '@kubernetes/client-node';
 import { testNamespace, waitFor } from '../helpers/cluster.js';
 import { startManager, basic, type ManagerProcess } from '../helpers/manager.js';
 import { startCountingProxy, type CountingProxy } from '../helpers/counting-proxy.js';
+import { callApi, type ApiAnswer } from '../helpers/api.js';
 
 const fixtures = path.resolve('test/fixtures/services');
 const { kc, namespace } = await testNamespace();
@@ -42,19 +43,8 @@ after(async () => {
   await proxy?.close();
 });
 
-interface Call { status: number; body: any }
-async function api(method: string, url: string, opts: { cred?: keyof typeof auth; body?: unknown; headers?: Record<string, string> } = {}): Promise<Call> {
-  const res = await fetch(`${manager.url}${url}`, {
-    method,
-    headers: {
-      authorization: auth[opts.cred ?? 'testhub'],
-      ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...opts.headers,
-    },
-    body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+function api(method: string, url: string, opts: { cred?: keyof typeof auth; body?: unknown; headers?: Record<string, string> } = {}) {
+  return callApi(manager.url, method, url, { authorization: auth[opts.cred ?? 'testhub'], body: opts.body, headers: opts.headers });
 }
 
 function startBody(service: string, startId: string, extra: Record<string, unknown> = {}) {
@@ -176,7 +166,7 @@ test('a retried start neither duplicates nor fails; a new start_id replaces the 
 
 test('safety: bad input answers 4xx (or a rolled-back 5xx) and leaves the namespace unchanged', async () => {
   const before = await managed();
-  const cases: Array<[string, () => Promise<Call>, number, RegExp]> = [
+  const cases: Array<[string, () => Promise<ApiAnswer>, number, RegExp]> = [
     ['missing key', () => api('POST', '/api/services/', { body: { start_id: 'x' }, headers: { uuidcode: 'safe-1' } }), 400, /Missing key in input data: env/],
     ['dot-dot service', () => start('safe-2', '../testhub/lab', 'dddd0001'), 400, /service/i],
     ['absolute service', () => start('safe-3', '/etc/passwd', 'dddd0001'), 400, /service/i],

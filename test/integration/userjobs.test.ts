@@ -31,6 +31,7 @@ import { createCredentialStore } from '../../src/auth/store.js';
 import { CredentialAuthenticator } from '../../src/auth/authenticator.js';
 import { applyStartupUsers } from '../../src/auth/startup.js';
 import { createUserjobs, type Userjobs } from '../../src/userjobs/index.js';
+import { callApi } from '../helpers/api.js';
 
 const DEPLOYMENT = 'k8smgr-uj';
 const fixtures = path.resolve('test/fixtures/services');
@@ -140,20 +141,8 @@ after(async () => {
   await sshd?.stop();
 });
 
-interface Call { status: number; body: any; ms: number }
-async function api(method: string, url: string, opts: { cred?: keyof typeof auth; body?: unknown; headers?: Record<string, string> } = {}): Promise<Call> {
-  const t0 = Date.now();
-  const res = await fetch(`${manager.url}${url}`, {
-    method,
-    headers: {
-      authorization: auth[opts.cred ?? 'testhub'],
-      ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...opts.headers,
-    },
-    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined, ms: Date.now() - t0 };
+function api(method: string, url: string, opts: { cred?: keyof typeof auth; body?: unknown; headers?: Record<string, string> } = {}) {
+  return callApi(manager.url, method, url, { authorization: auth[opts.cred ?? 'testhub'], body: opts.body, headers: opts.headers });
 }
 
 /** Starts a user service and waits until the manager's cache has its anchor. */
