@@ -2,7 +2,7 @@
 // port and its own POD_NAME (and a Pod object of that name on a kwok node, as
 // the Deployment's pods would be), behind HAProxy; and a hub-like load of polls
 // and starts/stops through the balancer that counts what failed. Used by
-// test/integration/replicas.test.ts and bench (scenario `failover`).
+// test/integration/replicas.test.ts.
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import * as k8s from '@kubernetes/client-node';

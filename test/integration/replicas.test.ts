@@ -4,8 +4,7 @@
 // leader fails over within the Lease's duration and the new leader forwards
 // again (measured); SIGTERM hands over at once; a rolling restart under a hub's
 // load fails no request and loses or duplicates no object; SIGKILL of one
-// replica under load fails only what that replica held. Longer variants:
-// `npm run bench -- failover`.
+// replica under load fails only what that replica held.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
