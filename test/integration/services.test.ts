@@ -10,6 +10,7 @@ import { testNamespace, waitFor } from '../helpers/cluster.js';
 import { startManager, basic, type ManagerProcess } from '../helpers/manager.js';
 import { startCountingProxy, type CountingProxy } from '../helpers/counting-proxy.js';
 import { callApi, type ApiAnswer } from '../helpers/api.js';
+import { anchorName } from '../../src/services/anchor.js';
 
 const fixtures = path.resolve('test/fixtures/services');
 const { kc, namespace } = await testNamespace();
@@ -202,6 +203,11 @@ test('safety: bad input answers 4xx (or a rolled-back 5xx) and leaves the namesp
 test('100 polls cause 0 requests to the apiserver', async () => {
   assert.equal((await start('lab-poll', 'lab/ok', 'ffff0001')).status, 201);
   await pollUntil('lab-poll', (b) => b.running === true && b.state === 'running', 'lab-poll running');
+  // The start's own background writes end with the last progress step claimed on the anchor; polls add none.
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  await waitFor(async () => (await core.readNamespacedConfigMap({ name: anchorName('testhub', 'lab-poll'), namespace })).metadata?.annotations?.['k8smgr.io/progress'] === 'ready',
+    { what: 'the last progress step of lab-poll claimed', timeoutMs: 30_000 });
+  await new Promise((r) => setTimeout(r, 500));
   const before = proxy.requests.length;
   for (let i = 0; i < 100; i++) assert.equal((await api('GET', '/api/services/lab-poll/')).status, 200);
   const during = proxy.requests.slice(before);
