@@ -4,7 +4,8 @@ import type * as k8s from '@kubernetes/client-node';
 import type { KubeGateway, KubeObject } from '../kube/gateway.js';
 import { Reflector } from '../kube/reflector.js';
 import type { EventView, PodView } from '../status/interpret.js';
-import { LABELS, instanceSelector, readRecord, recordKey } from './anchor.js';
+import { LABELS, instanceSelector, isStopMarker, readRecord, recordKey } from './anchor.js';
+import { labelValue } from '../templates/names.js';
 import type { ServiceRecord } from './types.js';
 
 type Pod = KubeObject & PodView;
@@ -90,7 +91,8 @@ export class ServiceCache {
   constructor(gateway: KubeGateway, kc: k8s.KubeConfig, namespace: string, instance: string) {
     const selector = instanceSelector(instance);
     this.anchors = new Reflector<KubeObject>(gateway, kc, {
-      apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespace, labelSelector: `${selector},${LABELS.role}=anchor`,
+      // Stop markers too (see buildStopMarker): the sweeper removes them when they expire.
+      apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespace, labelSelector: `${selector},${LABELS.role} in (anchor,stop-marker)`,
     }, {
       onUpsert: (obj, previous) => {
         if (previous) this.#dropAnchor(previous);
@@ -182,8 +184,22 @@ export class ServiceCache {
     return this.#byKey.values();
   }
 
-  podsOf(anchorName: string): Pod[] {
-    return [...this.#podsByAnchor.get(anchorName)].flatMap((name) => this.pods.get(name) ?? []);
+  /**
+   * The pods of one start: the anchor's name is shared by every start of a
+   * servername, so pods of an earlier start still terminating are left out by
+   * their start id.
+   */
+  podsOf(anchorName: string, startId: string): Pod[] {
+    const start = labelValue(startId);
+    return [...this.#podsByAnchor.get(anchorName)].flatMap((name) => {
+      const pod = this.pods.get(name);
+      return pod && pod.metadata.labels?.[LABELS.startId] === start ? [pod] : [];
+    });
+  }
+
+  /** Stop markers in the namespace (few, short-lived). */
+  stopMarkers(): KubeObject[] {
+    return [...this.anchors.values()].filter(isStopMarker);
   }
 
   eventsOf(podName: string): Event[] {
