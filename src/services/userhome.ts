@@ -41,6 +41,14 @@ export async function ensureUserhome(cfg: Config, input: UserhomeInput): Promise
   const { home, skel } = userhomePath(cfg, input);
   if (await exists(home)) return false;
   await mkdir(path.dirname(home), { recursive: true });
+  // Claim the home with one atomic mkdir: of two starts of one user at once (two named
+  // servers, two replicas), one creates and fills it, the other finds it there.
+  try {
+    await mkdir(home);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
   const ignore = cfg.userhomes.skel_ignore_files.map((g) => globToRegExp(g));
   if (await exists(skel)) {
     await cp(skel, home, {
@@ -49,8 +57,6 @@ export async function ensureUserhome(cfg: Config, input: UserhomeInput): Promise
       force: false,
       filter: (src) => !ignore.some((re) => re.test(path.basename(src))),
     });
-  } else {
-    await mkdir(home, { recursive: true });
   }
   if (process.getuid?.() === 0) await chownTree(home, cfg.userhomes.uid, cfg.userhomes.gid);
   return true;
