@@ -344,9 +344,13 @@ test('userjobs with their system, node, ports and state; replicas', async () => 
   assert.ok(system[2] && system[2] !== 'unknown' && system[2] === cells[7], `the master's start is shown as the last restart: ${system[2]}`);
   await page.locator('#userjobs').screenshot({ path: path.join(images, 'admin-userjobs.png') });
 
+  // One manager: it leads (the Lease), and the page says so.
   await page.locator('#replicas-refresh').click();
-  await page.locator('#replicas-mode').getByText('Single replica').waitFor();
+  await page.locator('#replicas-mode').getByText(/holds the Lease/).waitFor();
   assert.match(await page.locator('#replica-self').textContent() ?? '', /pid \d+/);
+  const self = await page.locator('#replicas-table tbody tr').filter({ has: page.locator('td', { hasText: /^yes$/ }) }).first().locator('td').allTextContents();
+  assert.equal(self[0], 'yes', `this page's replica: ${JSON.stringify(self)}`);
+  assert.equal(self[2], 'yes', `it holds the Lease: ${JSON.stringify(self)}`);
 });
 
 test('the session ends with logout; the cookie no longer works', async () => {

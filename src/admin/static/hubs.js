@@ -14,7 +14,11 @@ export function initHubs() {
     // The token leaves the page with the dialog.
     $('token-value').value = '';
   };
-  $('token-done').addEventListener('click', () => dialog.close());
+  // Forgotten at once on "Done" (the dialog's close event comes a task later), and on Escape.
+  $('token-done').addEventListener('click', () => {
+    forget();
+    dialog.close();
+  });
   dialog.addEventListener('close', forget);
   $('token-copy').addEventListener('click', async () => {
     const input = $('token-value');
