@@ -25,4 +25,4 @@ trap cleanup EXIT
 echo "== tests"
 files=$(find test -name '*.test.ts' | sort)
 # shellcheck disable=SC2086
-node --import tsx --test --test-reporter=spec --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=600000 $files
+node --import tsx --test --test-reporter=spec --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=900000 $files
