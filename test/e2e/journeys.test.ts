@@ -314,6 +314,8 @@ describe('one manager', () => {
     assert.ok([201, 202].includes(await site.spawn(u, 'lab', 'jupyterlab/slow')));
     await waitFor(async () => (await deployments('jsix-lab')).length === 1, { what: 'the server created', timeoutMs: 30_000 });
     // Killed as a crashed process is; restarted as an operator restarts it: same database, same ports.
+    // Killed before it stored the server's address, the hub polls (running), waits for the server at
+    // an address it does not have until http_timeout (180 s here), and then stops it: a clean end too.
     site.hub!.child.kill('SIGKILL');
     await site.hub!.stop();
     await site.startHub(site.managers[0]!.url, site.hub!.state);
@@ -324,14 +326,14 @@ describe('one manager', () => {
       if (s?.ready) return 'ready';
       if (!s && (await deployments('jsix-lab')).length === 0) return 'stopped';
       return false;
-    }, { what: 'the server ready, or stopped and removed', timeoutMs: 120_000, intervalMs: 500 }).catch((err: Error) => assert.fail(`${err.message}${site.logs()}`));
+    }, { what: 'the server ready, or stopped and removed', timeoutMs: 240_000, intervalMs: 500 }).catch((err: Error) => assert.fail(`${err.message}${site.logs()}`));
     console.log(`hub restart mid-spawn: the server ended ${end}`);
     if (end === 'ready') {
       await site.stop(again, 'lab');
       await site.waitGone(again, 'lab');
     }
     await site.nothingLeft('jsix-');
-  });
+  }, { timeout: 330_000 });
 
   journey('j7 the manager killed and restarted while a server starts: polls stay right, progress resumes', async () => {
     const u = await site.user('jseven');
