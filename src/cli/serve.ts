@@ -86,7 +86,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   const logs = new LogAdmin({ gateway, namespace: env.managerNamespace, name: `${env.deploymentName}-logging`, hub, logger });
   background.add({ name: 'logging', start: () => logs.start(), details: () => ({ synced: logs.status().synced }), stop: () => logs.stop() });
 
-  const cache = new ServiceCache(gateway, kc, env.serviceNamespace, env.deploymentName);
+  const cache = new ServiceCache(gateway, env.serviceNamespace, env.deploymentName);
   background.add({ name: 'service caches', start: () => cache.start(), stop: () => cache.stop() });
 
   const store = createCredentialStore({ gateway, namespace: env.managerNamespace, deploymentName: env.deploymentName, logger });

@@ -49,6 +49,9 @@ export function buildReadiness(sources: ReadinessSources): Readiness {
         restarts: c.restarts,
         resumes: c.resumes ?? 0,
         last_error: c.lastError,
+        objects: c.objects ?? null,
+        held: c.held ?? 0,
+        resource_version: c.resourceVersion ?? null,
       }));
       const ready = caches.every((c) => c.synced && !c.stale) && (sources.parts?.ready() ?? true);
       return {

@@ -48,7 +48,7 @@ export interface ReflectorHandlers<T> {
 }
 
 /** What readiness reads of a cache (a CacheStatus; `name` and `resumes` are optional for hand-made ones). */
-export type ReflectorStatus = Pick<CacheStatus, 'kind' | 'synced' | 'restarts' | 'lastContact' | 'lastError'> & Partial<Pick<CacheStatus, 'name' | 'resumes'>>;
+export type ReflectorStatus = Pick<CacheStatus, 'kind' | 'synced' | 'restarts' | 'lastContact' | 'lastError'> & Partial<Omit<CacheStatus, 'kind' | 'synced' | 'restarts' | 'lastContact' | 'lastError'>>;
 
 /** The part of KubeGateway a reflector uses. */
 export interface ListWatchSource {
@@ -148,29 +148,20 @@ export class Reflector<T extends KubeObject> implements RegisteredCache {
   readonly #firstSync: Promise<void>;
   #resolveFirstSync!: () => void;
 
-  readonly spec: ReflectorSpec<T>;
   readonly #source: ListWatchSource;
   readonly #handlers: ReflectorHandlers<T>;
 
-  constructor(source: ListWatchSource, spec: ReflectorSpec<T>, handlers?: ReflectorHandlers<T>, timing?: Partial<ReflectorTiming>);
-  /** @deprecated (transition) the KubeConfig is ignored: `new Reflector(gateway, spec, handlers)`. */
-  constructor(source: ListWatchSource, kc: unknown, spec: ReflectorSpec<T>, handlers?: ReflectorHandlers<T>);
-  constructor(source: ListWatchSource, a: unknown, b?: unknown, c?: unknown) {
-    const legacy = typeof (a as { apiVersion?: unknown } | undefined)?.apiVersion !== 'string';
-    const spec = (legacy ? b : a) as ReflectorSpec<T>;
-    const handlers = ((legacy ? c : b) ?? {}) as ReflectorHandlers<T>;
-    const timing = (legacy ? {} : (c ?? {})) as Partial<ReflectorTiming>;
+  constructor(source: ListWatchSource, readonly spec: ReflectorSpec<T>, handlers: ReflectorHandlers<T> = {}, timing: Partial<ReflectorTiming> = {}) {
     this.#source = source;
-    this.spec = spec;
     this.#handlers = handlers;
-    this.#status = { name: spec.name ?? spec.kind, kind: spec.kind, synced: false, restarts: 0, resumes: 0, lastContact: 0, lastError: null };
+    this.#status = { name: spec.name ?? spec.kind, kind: spec.kind, synced: false, restarts: 0, resumes: 0, lastContact: 0, lastError: null, objects: 0, held: 0, resourceVersion: '' };
     this.#timing = { ...DEFAULT_TIMING, ...timing };
     this.#hold = spec.hold ? new Hold<T>(spec.hold.key, spec.hold.max) : undefined;
     this.#firstSync = new Promise((resolve) => (this.#resolveFirstSync = resolve));
   }
 
   get status(): Readonly<CacheStatus> {
-    return this.#status;
+    return { ...this.#status, objects: this.#cache.size, held: this.#hold?.size ?? 0 };
   }
 
   get(name: string): T | undefined {
@@ -230,7 +221,10 @@ export class Reflector<T extends KubeObject> implements RegisteredCache {
       let reason: RestartReason;
       let detail: string;
       try {
-        resourceVersion ??= await this.#list();
+        if (resourceVersion === undefined) {
+          resourceVersion = await this.#list();
+          this.#status.resourceVersion = resourceVersion;
+        }
         const watched = await this.#watch(resourceVersion);
         resourceVersion = watched.resourceVersion;
         reason = 'routine';
@@ -321,6 +315,7 @@ export class Reflector<T extends KubeObject> implements RegisteredCache {
         onEvent: (event) => {
           this.#contact();
           resourceVersion = this.#onEvent(event) ?? resourceVersion;
+          this.#status.resourceVersion = resourceVersion;
           if (event.type !== 'BOOKMARK') events++;
         },
       });

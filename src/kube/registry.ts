@@ -21,6 +21,11 @@ export interface CacheStatus {
   /** When the apiserver was last heard from (an event, a bookmark, a watch opened or ended). */
   lastContact: number;
   lastError: string | null;
+  /** Objects cached, and objects held back (a reflector's `hold` buffer). */
+  objects: number;
+  held: number;
+  /** The last resourceVersion seen (a list's, an event's or a bookmark's). */
+  resourceVersion: string;
 }
 
 export interface RestartEvent {

@@ -1,6 +1,5 @@
 // Watch caches of what polls need: anchors (the records), the services' pods,
 // and pod Events, with indexes so that a poll is a few map lookups.
-import type * as k8s from '@kubernetes/client-node';
 import type { KubeGateway, KubeObject } from '../kube/gateway.js';
 import { Reflector } from '../kube/reflector.js';
 import type { EventView, PodView } from '../status/interpret.js';
@@ -88,9 +87,10 @@ export class ServiceCache {
   readonly #eventsByPod = new Index();
   readonly #listeners = new Set<(anchorName: string) => void>();
 
-  constructor(gateway: KubeGateway, kc: k8s.KubeConfig, namespace: string, instance: string) {
+  constructor(gateway: KubeGateway, namespace: string, instance: string) {
     const selector = instanceSelector(instance);
-    this.anchors = new Reflector<KubeObject>(gateway, kc, {
+    this.anchors = new Reflector<KubeObject>(gateway, {
+      name: 'anchors',
       // Stop markers too (see buildStopMarker): the sweeper removes them when they expire.
       apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespace, labelSelector: `${selector},${LABELS.role} in (anchor,stop-marker)`,
     }, {
@@ -105,11 +105,13 @@ export class ServiceCache {
         this.#changed(obj.metadata.name);
       },
     });
-    this.pods = new Reflector<Pod>(gateway, kc, { apiVersion: 'v1', kind: 'Pod', plural: 'pods', namespace, labelSelector: selector, project: projectPod }, {
+    this.pods = new Reflector<Pod>(gateway, { name: 'pods', apiVersion: 'v1', kind: 'Pod', plural: 'pods', namespace, labelSelector: selector, project: projectPod }, {
       onUpsert: (pod, previous) => {
         if (previous) this.#podsByAnchor.remove(previous.metadata.labels?.[LABELS.anchor], previous.metadata.name);
         const anchor = pod.metadata.labels?.[LABELS.anchor];
         this.#podsByAnchor.add(anchor, pod.metadata.name);
+        // Events of this pod that came before it were held: cache them now.
+        if (!previous) this.events.release(pod.metadata.name);
         if (anchor) this.#changed(anchor);
       },
       onDelete: (pod) => {
@@ -118,9 +120,14 @@ export class ServiceCache {
         if (anchor) this.#changed(anchor);
       },
     });
-    // Events carry no labels: watch the namespace's pod events and index them by pod name.
-    this.events = new Reflector<Event>(gateway, kc, {
-      apiVersion: 'v1', kind: 'Event', plural: 'events', namespace, fieldSelector: 'involvedObject.kind=Pod', project: projectEvent,
+    // Events carry no labels: watch the namespace's pod events, keep those of the services' pods
+    // (a namespace shared with other workloads costs nothing; an event that comes before its pod is
+    // held, up to 1,000, until the pod comes), and index them by pod name.
+    this.events = new Reflector<Event>(gateway, {
+      name: 'pod events', apiVersion: 'v1', kind: 'Event', plural: 'events', namespace, fieldSelector: 'involvedObject.kind=Pod', project: projectEvent,
+      keep: (event) => this.pods.get(event.involvedObject?.name ?? '') !== undefined,
+      hold: { key: (event) => event.involvedObject?.name, max: 1000 },
+      waitFor: () => this.pods.waitForSync(),
     }, {
       onUpsert: (event) => {
         const podName = event.involvedObject?.name;

@@ -78,7 +78,7 @@ async function launch(): Promise<Manager> {
   await configStore.load();
   const kc = loadKubeConfig(env.kubeconfig);
   const gateway = new KubeGateway(kc, { fieldManager: 'k8smgr' });
-  const cache = new ServiceCache(gateway, kc, env.serviceNamespace, env.deploymentName);
+  const cache = new ServiceCache(gateway, env.serviceNamespace, env.deploymentName);
   cache.start();
   const store = createCredentialStore({ gateway, namespace: env.managerNamespace, deploymentName: env.deploymentName, logger });
   await store.start();

@@ -77,6 +77,7 @@ test('a routine watch end resumes from the last resourceVersion (a bookmark\'s) 
   assert.equal(r.status.resumes, 2);
   assert.equal(r.status.restarts, 0);
   assert.equal(r.status.lastError, null);
+  assert.deepEqual([r.status.objects, r.status.resourceVersion], [1, '21']);
 });
 
 test('410 Gone (an ERROR event or the answer) relists; a fault relists with backoff and is reported', async () => {
@@ -140,6 +141,7 @@ test('refused objects are held, bounded, and cached when released; a cached obje
   await until(() => emit !== undefined, 'the watch');
   assert.deepEqual([...r.values()].map((e) => e.metadata.name), ['e1']);
   assert.equal(r.heldCount, 2);
+  assert.deepEqual([r.status.objects, r.status.held], [1, 2]);
 
   // pod-2 appears: its event is cached (and heard), the foreign one stays held.
   wanted.add('pod-2');
@@ -184,11 +186,4 @@ test('a running cache is in its registry; a stopped one is not; waitFor delays t
   assert.ok(source.caches.statuses()[0]!.lastContact > 0);
   r.stop();
   assert.equal(source.caches.size, 0);
-});
-
-test('the KubeConfig of the former signature is ignored (transition)', () => {
-  const source = new Source();
-  const r = new Reflector(source, { kc: true }, spec, {});
-  assert.equal(r.spec.kind, 'Pod');
-  assert.equal(r.status.name, 'pods');
 });
