@@ -210,7 +210,8 @@ test('100 polls cause 0 requests to the apiserver', async () => {
   await new Promise((r) => setTimeout(r, 500));
   const before = proxy.requests.length;
   for (let i = 0; i < 100; i++) assert.equal((await api('GET', '/api/services/lab-poll/')).status, 200);
-  const during = proxy.requests.slice(before);
+  // The leader renews its Lease every 2 s whatever the polls do: not a poll's cost.
+  const during = proxy.requests.slice(before).filter((r) => !r.includes('/leases/'));
   assert.deepEqual(during, [], `API requests during 100 polls: ${during.join(', ')}`);
   assert.equal((await api('DELETE', '/api/services/lab-poll/')).status, 204);
 });
