@@ -23,7 +23,12 @@ export interface ReflectorSpec<T extends KubeObject = KubeObject> {
   fieldSelector?: string;
   /** What the cache is, for readiness and logs (default: the kind). */
   name?: string;
-  /** Server-side timeout of a watch; each watch asks for a random time between this and twice this (default 300). */
+  /**
+   * Server-side timeout of a watch; each watch asks for a random time between
+   * this and 1.5 times this (default 300: 5 to 7.5 minutes, so the caches do not
+   * end together, and a quiet cache, e.g. events, which the apiserver sends no
+   * bookmarks for, is heard from well within readiness' 10 minutes).
+   */
   watchTimeoutSeconds?: number;
   /** Objects per list request (default 500). */
   pageSize?: number;
@@ -295,7 +300,7 @@ export class Reflector<T extends KubeObject> implements RegisteredCache {
   }
 
   async #watch(from: string): Promise<{ resourceVersion: string; events: number; ms: number }> {
-    const timeoutSeconds = Math.round((this.spec.watchTimeoutSeconds ?? 300) * (1 + this.#timing.random()));
+    const timeoutSeconds = Math.round((this.spec.watchTimeoutSeconds ?? 300) * (1 + this.#timing.random() / 2));
     const deadline = new AbortController();
     const timer = setTimeout(
       () => deadline.abort(new WatchFault('error', `watch of ${this.#status.name} silent ${Math.round(this.#timing.graceMs / 1000)} s past its ${timeoutSeconds} s timeout`)),

@@ -111,11 +111,17 @@ export class KubeRest {
           }
         }
       });
+      let ended = false;
       res.on('end', () => {
+        ended = true;
         if (!failed) resolve();
       });
       res.on('error', fail);
       res.on('aborted', () => fail(new Error(`watch ${path}: connection aborted`)));
+      // Closed without an end (a reset connection): a broken stream, not a routine end.
+      res.on('close', () => {
+        if (!ended) fail(new Error(`watch ${path}: connection closed before the stream ended`));
+      });
     });
   }
 

@@ -221,6 +221,18 @@ test('a watch streams events split across chunks, with bookmarks and the query; 
   assert.deepEqual(events, ['ADDED 5', 'BOOKMARK 9']);
   const w = seen.at(-1)!;
   assert.deepEqual(['watch', 'resourceVersion', 'allowWatchBookmarks', 'timeoutSeconds', 'labelSelector'].map((k) => w.query.get(k)), ['true', '4', 'true', '300', 'x=y']);
+  // A connection cut in the middle of the stream is a fault, not a routine end.
+  handle = (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write(`${JSON.stringify({ type: 'ADDED', object: cm('b', '6') })}\n`);
+    setTimeout(() => res.socket?.destroy(), 20);
+  };
+  const cut: string[] = [];
+  await assert.rejects(
+    g.watch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'ns', plural: 'configmaps' }, { resourceVersion: '5', timeoutSeconds: 300, signal: new AbortController().signal, onEvent: (e) => cut.push(e.type) }),
+    /connection (aborted|closed)|aborted|socket hang up|ECONNRESET/,
+  );
+  assert.deepEqual(cut, ['ADDED']);
   // An error answer rejects with its status.
   handle = (_req, res) => json(res, 410, status(410, 'Gone', 'too old resource version'));
   await assert.rejects(
