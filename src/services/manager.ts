@@ -10,6 +10,8 @@ import type { Principal } from '../auth/types.js';
 import type { Config } from '../config/schema.js';
 import type { ManagerEnv } from '../config/env.js';
 import type { KubeGateway, KubeObject } from '../kube/gateway.js';
+import { OwnWrites } from '../kube/own-writes.js';
+import { RetryWindow } from '../kube/retry.js';
 import type { AppLogger } from '../logging/logger.js';
 import { conflictError, DomainError, failedError, invalidInput, isDomainError, notFoundError, unavailableError } from '../errors.js';
 import { interpret, mainPod, type Verdict } from '../status/interpret.js';
@@ -80,16 +82,15 @@ export interface ServiceApi {
 
 export class ServiceManager implements ServiceApi {
   readonly #deps: ServiceManagerDeps;
-  /** Anchors this process created that its watch may not show yet, by anchor name. */
-  readonly #ownCreates = new Map<string, { service: CachedService; at: number }>();
-  /** Anchors (by uid) this process deleted that its watch may still show. */
-  readonly #ownDeletes = new Map<string, number>();
+  /** Anchors this process created, changed or deleted that its watch may not show yet, by anchor name. */
+  readonly #own: OwnWrites<CachedService>;
   readonly #logTails = new Map<string, string>();
   /** When this replica last answered a poll, by anchor uid (metrics only: it changes no answer). */
   readonly #lastPoll = new Map<string, number>();
 
   constructor(deps: ServiceManagerDeps) {
     this.#deps = deps;
+    this.#own = new OwnWrites<CachedService>((s) => s.anchor, { bridgeMs: OWN_WRITE_BRIDGE_MS, now: () => this.#now() });
   }
 
   get #ns(): string {
@@ -102,18 +103,7 @@ export class ServiceManager implements ServiceApi {
 
   /** The current start of a servername as the cache shows it, with this process's own writes laid over. */
   #cached(credential: string, servername: string): CachedService | undefined {
-    const name = anchorName(credential, servername);
-    const now = this.#now();
-    for (const [uid, at] of this.#ownDeletes) if (now - at > OWN_WRITE_BRIDGE_MS) this.#ownDeletes.delete(uid);
-    let found = this.#deps.cache.find(credential, servername);
-    if (found && this.#ownDeletes.has(found.anchor.metadata.uid ?? '')) found = undefined;
-    const own = this.#ownCreates.get(name);
-    if (own) {
-      const seen = found?.anchor.metadata.uid === own.service.anchor.metadata.uid;
-      if (seen || now - own.at > OWN_WRITE_BRIDGE_MS || this.#ownDeletes.has(own.service.anchor.metadata.uid ?? '')) this.#ownCreates.delete(name);
-      else return own.service;
-    }
-    return found;
+    return this.#own.view(anchorName(credential, servername), this.#deps.cache.find(credential, servername));
   }
 
   /**
@@ -126,7 +116,7 @@ export class ServiceManager implements ServiceApi {
     const cached = this.#cached(credential, servername);
     if (cached) return cached;
     const anchor = await this.#deps.gateway.read<KubeObject>({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: anchorName(credential, servername), namespace: this.#ns } });
-    if (!anchor || isStopMarker(anchor) || this.#ownDeletes.has(anchor.metadata.uid ?? '')) return undefined;
+    if (!anchor || isStopMarker(anchor) || this.#own.isDeleted(anchor)) return undefined;
     const record = readRecord(anchor);
     return record && record.jhub_credential === credential && record.servername === servername ? { record, anchor } : undefined;
   }
@@ -214,7 +204,7 @@ export class ServiceManager implements ServiceApi {
       await release();
       throw err;
     }
-    this.#ownCreates.set(anchor.metadata.name, { service: { record, anchor }, at: this.#now() });
+    this.#own.wrote(anchor.metadata.name, { record, anchor });
 
     try {
       const owner = ownerRefTo(anchor);
@@ -240,11 +230,11 @@ export class ServiceManager implements ServiceApi {
       } else {
         anchor = done;
       }
-      this.#ownCreates.set(anchor.metadata.name, { service: { record, anchor }, at: this.#now() });
+      this.#own.wrote(anchor.metadata.name, { record, anchor });
     } catch (err) {
       const message = (err as Error).message;
       log.error({ err: message }, 'start failed: removing what was created');
-      this.#ownCreates.delete(anchor.metadata.name);
+      this.#own.forget(anchor.metadata.name);
       await this.#removeStart({ record, anchor }, log).catch((cleanupErr: unknown) =>
         log.error({ err: (cleanupErr as Error).message }, 'cleanup after a failed start failed; the garbage collector will finish it'),
       );
@@ -281,7 +271,9 @@ export class ServiceManager implements ServiceApi {
    */
   async #createAnchor(record: ServiceRecord, annotations: Record<string, string>, receivedAt: number, log: AppLogger): Promise<{ anchor: KubeObject } | { existing: ServiceRecord }> {
     const anchor = buildAnchor(this.#deps.env.deploymentName, this.#ns, record, annotations);
-    for (let attempt = 0; attempt < 40; attempt++) {
+    // Retries without a pause where the apiserver's answer changed (deleted meanwhile, an old stop marker removed).
+    const window = new RetryWindow({ intervalMs: 250, timeoutMs: 10_000 });
+    while (!window.expired) {
       const result = await this.#deps.gateway.create(anchor);
       if (result.created) return { anchor: result.object };
       const current = await this.#deps.gateway.read<KubeObject>(anchor);
@@ -298,7 +290,7 @@ export class ServiceManager implements ServiceApi {
       const other = readRecord(current);
       if (other && other.start_id === record.start_id && !other.stop_pending) return { existing: other };
       if (current.metadata.deletionTimestamp) {
-        await new Promise((r) => setTimeout(r, 250));
+        await window.pause();
         continue;
       }
       log.warning({ other_start_id: other?.start_id }, 'a concurrent start of this servername won');
@@ -315,7 +307,7 @@ export class ServiceManager implements ServiceApi {
   async #removeStart(service: CachedService, log: AppLogger): Promise<void> {
     const { record, anchor } = service;
     const uid = anchor.metadata.uid ?? '';
-    if (uid) this.#ownDeletes.set(uid, this.#now());
+    this.#own.deleted(uid);
     await this.#deps.gateway.delete({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: anchor.metadata.name, namespace: this.#ns, uid } });
     await this.removeWorkload(record);
     await this.#deps.admission?.release({ credential: record.jhub_credential, servername: record.servername, startId: record.start_id }).catch((err: unknown) =>

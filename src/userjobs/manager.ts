@@ -7,7 +7,9 @@ import type { Principal } from '../auth/types.js';
 import type { ManagerEnv } from '../config/env.js';
 import { conflictError, failedError, invalidInput, notFoundError, unavailableError } from '../errors.js';
 import type { KubeGateway, KubeObject } from '../kube/gateway.js';
+import { OwnWrites } from '../kube/own-writes.js';
 import { Reflector } from '../kube/reflector.js';
+import { RetryWindow } from '../kube/retry.js';
 import type { AppLogger } from '../logging/logger.js';
 import { instanceSelector, LABELS } from '../services/anchor.js';
 import type { CachedService, ServiceCache } from '../services/cache.js';
@@ -58,7 +60,6 @@ export interface UserjobApi {
 }
 
 const targetsOf = (r: UserjobRecord): ForwardTarget[] => r.forwards.map((f) => ({ localPort: f.localPort, node: r.target_node, nodePort: f.nodePort }));
-const rv = (o: KubeObject | undefined) => Number(o?.metadata.resourceVersion ?? 0) || 0;
 
 export class UserjobManager implements UserjobApi {
   readonly #deps: UserjobsDeps;
@@ -71,8 +72,8 @@ export class UserjobManager implements UserjobApi {
   readonly #queue = new KeyedQueue();
   /** userjob key -> Service name, from the watch. */
   readonly #names = new Map<string, string>();
-  /** Services this process wrote that the watch may not have delivered yet. */
-  readonly #recent = new Map<string, { svc: KubeObject; at: number }>();
+  /** Services this process wrote or deleted that the watch may not have delivered yet, by userjob key. */
+  readonly #own = new OwnWrites<KubeObject>((svc) => svc, { bridgeMs: 60_000 });
   /** Userjobs that could not be forwarded (after a restart, or by another replica's POST): since when, and why. */
   readonly #failing = new Map<string, { since: number; detail: string }>();
   /** True while this process forwards (always without leadership; between lead() and follow() with it). */
@@ -172,19 +173,20 @@ export class UserjobManager implements UserjobApi {
   /** The freshest Service of a userjob we know: the watch's, or the one we just wrote. */
   #current(key: string): KubeObject | undefined {
     const name = this.#names.get(key);
-    const watched = name ? this.#services.get(name) : undefined;
-    const recent = this.#recent.get(key);
-    if (recent) {
-      if (Date.now() - recent.at > 60_000 || (watched && rv(watched) >= rv(recent.svc))) this.#recent.delete(key);
-      else return recent.svc;
-    }
-    return watched;
+    return this.#own.view(key, name ? this.#services.get(name) : undefined);
+  }
+
+  /** Deletes a userjob's Service (this very one: by uid) and stops showing it. */
+  async #deleteService(key: string, svc: KubeObject): Promise<void> {
+    await this.#deps.gateway.delete({ apiVersion: 'v1', kind: 'Service', metadata: { name: svc.metadata.name, namespace: this.#ns, uid: svc.metadata.uid } });
+    this.#own.deleted(svc.metadata.uid);
+    this.#own.forget(key);
   }
 
   #usedPorts(): number[] {
     const used: number[] = [];
     for (const svc of this.#services.values()) for (const f of readUserjob(svc)?.forwards ?? []) used.push(f.localPort);
-    for (const { svc } of this.#recent.values()) for (const f of readUserjob(svc)?.forwards ?? []) used.push(f.localPort);
+    for (const svc of this.#own.values()) for (const f of readUserjob(svc)?.forwards ?? []) used.push(f.localPort);
     return used;
   }
 
@@ -273,7 +275,7 @@ export class UserjobManager implements UserjobApi {
         ...(leadership ? { selector: leadership.selector, forwardedBy: leadership.replica } : {}),
       });
       const applied = await this.#deps.gateway.apply(svc);
-      this.#recent.set(key, { svc: applied, at: Date.now() });
+      this.#own.wrote(key, applied);
       this.#failing.delete(key);
     } catch (err) {
       log.error({ err: (err as Error).message }, 'userjob Service could not be written: cancelling the forwards');
@@ -303,7 +305,7 @@ export class UserjobManager implements UserjobApi {
         selector: leadership.selector, ...(same ? {} : { forwardedBy: '' }),
       });
       const applied = await this.#deps.gateway.apply(svc);
-      this.#recent.set(key, { svc: applied, at: Date.now() });
+      this.#own.wrote(key, applied);
     } catch (err) {
       log.error({ err: (err as Error).message }, 'userjob Service could not be written');
       throw failedError('Could not create userjob.', (err as Error).message);
@@ -311,10 +313,10 @@ export class UserjobManager implements UserjobApi {
       this.#ports.release(reserved);
     }
     const s = this.#settings;
-    const deadline = Date.now() + (s.connect_timeout_seconds + s.command_timeout_seconds + 5) * 1000;
+    const window = new RetryWindow({ intervalMs: 100, timeoutMs: (s.connect_timeout_seconds + s.command_timeout_seconds + 5) * 1000 });
     const samePorts = (r: UserjobRecord | undefined) => r !== undefined && r.hostname === record.hostname && r.target_node === record.target_node &&
       r.forwards.length === record.forwards.length && r.forwards.every((f, i) => f.localPort === record.forwards[i]?.localPort && f.nodePort === record.forwards[i]?.nodePort);
-    while (Date.now() < deadline) {
+    do {
       const svc = this.#current(key);
       if (svc && !svc.metadata.deletionTimestamp && samePorts(readUserjob(svc))) {
         const by = svc.metadata.annotations?.[FORWARDED_ANNOTATION];
@@ -325,15 +327,11 @@ export class UserjobManager implements UserjobApi {
         }
         if (error) {
           log.error({ err: error }, 'userjob refused by the leader: no tunnel');
-          if (!same) {
-            await this.#deps.gateway.delete({ apiVersion: 'v1', kind: 'Service', metadata: { name: svc.metadata.name, namespace: this.#ns, uid: svc.metadata.uid } }).catch(() => undefined);
-            this.#recent.delete(key);
-          }
+          if (!same) await this.#deleteService(key, svc).catch(() => undefined);
           throw failedError(`Could not create connection to tunnel_${record.hostname}`, error);
         }
       }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    } while (await window.pause());
     log.warning({ holder: leadership.holder() ?? null }, 'userjob written; no word from the leader yet: connecting');
     return viewOf(record, this.#ns, 'connecting');
   }
@@ -367,7 +365,7 @@ export class UserjobManager implements UserjobApi {
   async #existing(key: string, req: UserjobRequest, owner: CachedService): Promise<KubeObject | undefined> {
     const name = userjobServiceName(req.service);
     const ref = { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: this.#ns } };
-    const deadline = Date.now() + 30_000;
+    const window = new RetryWindow({ intervalMs: 250, timeoutMs: 30_000 });
     for (;;) {
       const svc = await this.#deps.gateway.read<KubeObject>(ref);
       if (!svc) return undefined;
@@ -376,17 +374,16 @@ export class UserjobManager implements UserjobApi {
         throw conflictError(`A Kubernetes Service named ${name} exists and is not this userjob's.`);
       }
       if (!svc.metadata.deletionTimestamp && ownerUid(svc) === owner.anchor.metadata.uid) return svc;
-      if (!svc.metadata.deletionTimestamp) await this.#deps.gateway.delete({ ...ref, metadata: { ...ref.metadata, uid: svc.metadata.uid } });
+      if (!svc.metadata.deletionTimestamp) await this.#deleteService(key, svc);
       await this.#supervisor.remove(key);
-      if (Date.now() > deadline) throw unavailableError('Could not create userjob.', `the earlier Service ${name} is still being removed`);
-      await new Promise((r) => setTimeout(r, 250));
+      if (!(await window.pause())) throw unavailableError('Could not create userjob.', `the earlier Service ${name} is still being removed`);
     }
   }
 
   list(principal: Principal): UserjobView[] {
     if (!this.enabled) return [];
     const out: UserjobView[] = [];
-    const keys = new Set([...this.#names.keys(), ...this.#recent.keys()]);
+    const keys = new Set([...this.#names.keys(), ...this.#own.keys()]);
     for (const key of keys) {
       if (!key.startsWith(`${principal.credential}\0`)) continue;
       const svc = this.#current(key);
@@ -413,12 +410,11 @@ export class UserjobManager implements UserjobApi {
       if (!svc || !readUserjob(svc)) throw notFoundError();
       const log = this.#log.child({ uuidcode: service, credential: principal.credential, action: 'userjob-delete' });
       try {
-        await this.#deps.gateway.delete({ apiVersion: 'v1', kind: 'Service', metadata: { name: svc.metadata.name, namespace: this.#ns, uid: svc.metadata.uid } });
+        await this.#deleteService(key, svc);
       } catch (err) {
         log.error({ err: (err as Error).message }, 'userjob Service could not be deleted');
         throw failedError('Could not delete userjob.', (err as Error).message);
       }
-      this.#recent.delete(key);
       this.#failing.delete(key);
       await this.#supervisor.remove(key);
       log.info('userjob deleted');
@@ -431,10 +427,10 @@ export class UserjobManager implements UserjobApi {
     await this.#queue.run(key, async () => {
       const svc = this.#current(key);
       if (svc) {
-        await this.#deps.gateway.delete({ apiVersion: 'v1', kind: 'Service', metadata: { name: svc.metadata.name, namespace: this.#ns, uid: svc.metadata.uid } })
+        await this.#deleteService(key, svc)
           .catch((err: unknown) => this.#log.warning({ err: (err as Error).message }, 'userjob Service not deleted; the garbage collector will'));
       }
-      this.#recent.delete(key);
+      this.#own.forget(key);
       this.#failing.delete(key);
       if (await this.#supervisor.remove(key)) this.#log.info({ uuidcode: record.servername, credential: record.jhub_credential }, 'userjob ended with its service');
     });
@@ -462,8 +458,7 @@ export class UserjobManager implements UserjobApi {
       if (!owner || owner.anchor.metadata.uid !== ownerUid(svc)) {
         if (!cacheSynced) return;
         this.#log.info({ uuidcode: record.service, credential: record.jhub_credential }, 'the userjob\'s service is gone: removing the userjob');
-        await this.#deps.gateway.delete({ apiVersion: 'v1', kind: 'Service', metadata: { name: svc.metadata.name, namespace: this.#ns, uid: svc.metadata.uid } });
-        this.#recent.delete(key);
+        await this.#deleteService(key, svc);
         this.#failing.delete(key);
         await this.#supervisor.remove(key);
         return;
@@ -490,15 +485,14 @@ export class UserjobManager implements UserjobApi {
         }
         this.#log.error({ uuidcode: record.service, credential: record.jhub_credential, system: record.hostname, err: detail },
           `userjob could not be forwarded for ${this.#settings.restore_timeout_seconds} s: removing it`);
-        await this.#deps.gateway.delete({ apiVersion: 'v1', kind: 'Service', metadata: { name: svc.metadata.name, namespace: this.#ns, uid: svc.metadata.uid } });
-        this.#recent.delete(key);
+        await this.#deleteService(key, svc);
         this.#failing.delete(key);
       }
     });
   }
 
   async #reconcileAll(): Promise<void> {
-    const keys = new Set([...this.#names.keys(), ...this.#recent.keys(), ...this.#supervisor.keys()]);
+    const keys = new Set([...this.#names.keys(), ...this.#own.keys(), ...this.#supervisor.keys()]);
     await Promise.all([...keys].map((key) => this.#reconcile(key).catch((err: unknown) =>
       this.#log.error({ userjob: key.replace('\0', '/'), err: (err as Error).message }, 'userjob reconcile failed'))));
   }

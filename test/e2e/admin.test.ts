@@ -14,6 +14,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { Page } from 'playwright-core';
 import { testNamespace, waitFor } from '../helpers/cluster.js';
 import { basic, startManager, type ManagerProcess } from '../helpers/manager.js';
+import { callApi } from '../helpers/api.js';
 import { launchBrowser, type Browser } from '../helpers/browser.js';
 import { startEchoServer, startSshd, writeClientConfig, type EchoServer, type Sshd } from '../helpers/sshd.js';
 
@@ -73,26 +74,8 @@ after(async () => {
   await sshd?.stop();
 });
 
-interface Call { status: number; body: any; headers: Headers }
-async function api(method: string, url: string, opts: { auth?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Call> {
-  const res = await fetch(`${manager.url}${url}`, {
-    method,
-    headers: {
-      ...(opts.auth ? { authorization: opts.auth } : {}),
-      ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...opts.headers,
-    },
-    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-  });
-  const text = await res.text();
-  let body: unknown = text;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    // not JSON
-  }
-  return { status: res.status, body, headers: res.headers };
-}
+const api = (method: string, url: string, opts: { auth?: string; body?: unknown; headers?: Record<string, string> } = {}) =>
+  callApi(manager.url, method, url, { ...(opts.auth ? { authorization: opts.auth } : {}), body: opts.body, ...(opts.headers ? { headers: opts.headers } : {}) });
 
 const startService = (servername: string, service: string, startId: string) =>
   api('POST', '/api/services/', {

@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
+import { callApi } from '../helpers/api.js';
 import { testNamespace, waitFor } from '../helpers/cluster.js';
 import { basic } from '../helpers/manager.js';
 import { echoThrough, startEchoServer, startSshd, writeClientConfig, type EchoServer, type Sshd } from '../helpers/sshd.js';
@@ -96,13 +97,8 @@ async function leader(timeoutMs: number, not?: string): Promise<string> {
   });
 }
 
-async function api(method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(`${site.balancer.url}${url}`, {
-    method, headers: { ...auth, ...headers, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const api = (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
+  callApi(site.balancer.url, method, url, { authorization: auth.authorization, body, headers });
 
 async function startService(name: string, startId: string): Promise<void> {
   const r = await api('POST', '/api/services/', {

@@ -320,6 +320,9 @@ test('DELETE ends the forward and removes the Service', async () => {
   const local = (await api('GET', '/api/userjobs/lab-uj-one/')).body.local_ports['8080'] as number;
   const del = await api('DELETE', '/api/userjobs/lab-uj-one/');
   assert.equal(del.status, 204);
+  // At once, before the watch has delivered the delete: the userjob is gone for the caller.
+  assert.equal((await api('GET', '/api/userjobs/lab-uj-one/')).status, 404, 'a GET right after the DELETE');
+  assert.ok(!(await api('GET', '/api/userjobs/')).body.some((u: { service: string }) => u.service === 'lab-uj-one'), 'nor listed');
   assert.equal(await isListening(local), false, 'the local port is closed');
   await waitFor(async () => (await readService('lab-uj-one')) === undefined, { what: 'the Service gone', timeoutMs: 10_000 });
   assert.equal((await api('GET', '/api/userjobs/lab-uj-one/')).status, 404);
