@@ -306,6 +306,8 @@ export class Reflector<T extends KubeObject> implements RegisteredCache {
       () => deadline.abort(new WatchFault('error', `watch of ${this.#status.name} silent ${Math.round(this.#timing.graceMs / 1000)} s past its ${timeoutSeconds} s timeout`)),
       timeoutSeconds * 1000 + this.#timing.graceMs,
     );
+    // A watchdog only: it must not keep a stopping process alive.
+    timer.unref();
     const started = Date.now();
     let resourceVersion = from;
     let events = 0;
