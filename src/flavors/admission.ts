@@ -9,7 +9,7 @@ import type { AppLogger } from '../logging/logger.js';
 import { serviceId, startNames } from '../templates/names.js';
 import { agedKeys, decide, reservationKey, splitKey, usageOf, type RefusalReason, type Reservation } from './capacity.js';
 import { anchorAnnotations, applyResources, flavorKeywords } from './objects.js';
-import { pushTarget, type PushTarget, type UsagePusher } from './push.js';
+import { PUSH_ENV_KEYS, pushTarget, type PushTarget, type UsagePusher } from './push.js';
 import { effectiveFlavors, resolveFlavor, runtimeDeadline, type EffectiveFlavor, type UserRef } from './resolve.js';
 import type { CredentialFlavors, Resources, Runtime } from './settings.js';
 import { anchoredKey, type ReservationStore } from './store.js';
@@ -106,15 +106,10 @@ export interface FlavorAdmissionDeps {
   onRejected?: (credential: string, flavor: string, reason: RefusalReason) => void;
 }
 
-/** Push targets kept for releases (a stop answered by another replica never releases here): the oldest go first. */
-const TARGETS_MAX = 20_000;
-
 const NOTHING: Admitted = Object.freeze({ keywords: {}, patchObjects: () => {}, annotations: {} });
 
 export class FlavorAdmission implements StartAdmission, FlavorsApi {
   readonly #deps: Required<Omit<FlavorAdmissionDeps, 'pusher' | 'hasAnchor' | 'onRejected' | 'leading'>> & Pick<FlavorAdmissionDeps, 'pusher' | 'hasAnchor' | 'onRejected' | 'leading'>;
-  /** Push targets of admitted starts, for the push after their release when the caller has no env at hand. */
-  readonly #targets = new Map<string, PushTarget>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(deps: FlavorAdmissionDeps) {
@@ -163,11 +158,7 @@ export class FlavorAdmission implements StartAdmission, FlavorsApi {
     }
     log.info({ runtime_seconds: flavor.runtimeSeconds }, 'flavor capacity reserved');
     const target = pushTarget(req.env);
-    if (target) {
-      this.#targets.set(`${req.credential}\0${key}`, target);
-      if (this.#targets.size > TARGETS_MAX) this.#targets.delete(this.#targets.keys().next().value as string);
-      this.#push(req.credential, target);
-    }
+    if (target) this.#push(req.credential, target);
     const cfg = this.#deps.config();
     const deployment = startNames({ id: serviceId(req.servername, req.startId), prefix: cfg.services.deployment_main_name_prefix }).mainDeployment;
     const container = cfg.services.container_main_name;
@@ -189,19 +180,22 @@ export class FlavorAdmission implements StartAdmission, FlavorsApi {
 
   async release(start: { credential: string; servername: string; startId: string; env?: Record<string, string> }): Promise<void> {
     const key = reservationKey(start.servername, start.startId);
-    const remembered = this.#targets.get(`${start.credential}\0${key}`);
-    this.#targets.delete(`${start.credential}\0${key}`);
     try {
       // Without flavors for this credential and nothing in its book, there is nothing to release.
       if (!this.#settings(start.credential) && !this.#deps.store.credentials().includes(start.credential)) return;
       const removed = await this.#deps.store.release(start.credential, key);
       if (removed) this.#deps.logger.info({ uuidcode: start.servername, credential: start.credential, start_id: start.startId }, 'flavor capacity released');
-      const target = pushTarget(start.env) ?? remembered;
+      const target = pushTarget(start.env);
       if (target) this.#push(start.credential, target);
     } catch (err) {
       // Pruning removes it later (its anchor is gone by then).
       this.#deps.logger.warning({ uuidcode: start.servername, credential: start.credential, start_id: start.startId, err: (err as Error).message }, 'flavor capacity not released now; pruning will');
     }
+  }
+
+  /** A stop or sweep on any replica reads these from the start's env Secret, so its release pushes as the admitting one's would. */
+  releaseEnvKeys(credential: string): readonly string[] {
+    return this.#settings(credential) ? PUSH_ENV_KEYS : [];
   }
 
   #push(credential: string, target: PushTarget): void {

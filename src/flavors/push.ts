@@ -10,6 +10,8 @@ import type { AppLogger } from '../logging/logger.js';
 
 export const FLAVORS_UPDATE_URL_ENV = 'JUPYTERHUB_FLAVORS_UPDATE_URL';
 export const API_TOKEN_ENV = 'JUPYTERHUB_API_TOKEN';
+/** The env values a push needs. */
+export const PUSH_ENV_KEYS: readonly string[] = [FLAVORS_UPDATE_URL_ENV, API_TOKEN_ENV];
 
 export interface PushTarget {
   url: string;

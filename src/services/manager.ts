@@ -24,6 +24,7 @@ import { ANNOTATIONS, judgeLifecycle, lifecycleOf } from './lifecycle.js';
 import { parseStartRequest, validServername, type StartRequest } from './request.js';
 import type { PollAnswer, ServiceRecord, ServiceState } from './types.js';
 import { ensureUserhome } from './userhome.js';
+import { readStartEnv } from './env-secret.js';
 
 /** Who this process is: the replica (pod) name and a random id per process start. */
 export interface ReplicaIdentity {
@@ -39,6 +40,18 @@ export interface StartAdmission {
     annotations: Record<string, string>;
   }>;
   release(start: { credential: string; servername: string; startId: string; env?: Record<string, string> }): Promise<void>;
+  /** Env values release() wants for a credential's starts (read from the env Secret when the start was not received here). */
+  releaseEnvKeys?(credential: string): readonly string[];
+}
+
+/**
+ * The env values a start's admission release asks for, read from its env
+ * Secret: call it before the workload is removed, so that any replica that
+ * ends a start (a stop, the sweeper) releases as the admitting one would.
+ */
+export async function releaseEnv(admission: Pick<StartAdmission, 'releaseEnvKeys'> | undefined, gateway: Pick<KubeGateway, 'read'>, namespace: string, record: ServiceRecord): Promise<Record<string, string> | undefined> {
+  const keys = admission?.releaseEnvKeys?.(record.jhub_credential) ?? [];
+  return keys.length ? readStartEnv(gateway, namespace, record, keys) : undefined;
 }
 
 export interface ServiceManagerDeps {
@@ -307,10 +320,12 @@ export class ServiceManager implements ServiceApi {
   async #removeStart(service: CachedService, log: AppLogger): Promise<void> {
     const { record, anchor } = service;
     const uid = anchor.metadata.uid ?? '';
+    // Read before the anchor goes: the garbage collector then takes the env Secret at any moment.
+    const env = await releaseEnv(this.#deps.admission, this.#deps.gateway, this.#ns, record);
     this.#own.deleted(uid);
     await this.#deps.gateway.delete({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: anchor.metadata.name, namespace: this.#ns, uid } });
     await this.removeWorkload(record);
-    await this.#deps.admission?.release({ credential: record.jhub_credential, servername: record.servername, startId: record.start_id }).catch((err: unknown) =>
+    await this.#deps.admission?.release({ credential: record.jhub_credential, servername: record.servername, startId: record.start_id, ...(env ? { env } : {}) }).catch((err: unknown) =>
       log.warning({ err: (err as Error).message }, 'could not release the start\'s admission'),
     );
   }

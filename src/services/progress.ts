@@ -16,6 +16,7 @@ import type { KubeGateway, KubeObject } from '../kube/gateway.js';
 import { mainPod, type EventView, type PodView, type Verdict } from '../status/interpret.js';
 import { hubEvent, progressStep, STEPS, type HubProgressEvent, type ProgressStep, type StepName } from '../status/progress.js';
 import { ANNOTATIONS, judgeLifecycle, lifecycleOf, type Lifecycle } from './lifecycle.js';
+import { readStartEnv } from './env-secret.js';
 import type { ReplicaIdentity, ServiceObserver } from './manager.js';
 import type { Certs, StartRequest } from './request.js';
 import type { ServiceRecord } from './types.js';
@@ -306,17 +307,9 @@ export class ProgressReporter implements ServiceObserver {
 
   /** The hub's status URL and token of a start another process took, from its env Secret. */
   async #targetFromSecret(record: ServiceRecord): Promise<ProgressTarget | undefined> {
-    const ref = (record.objects ?? []).find((o) => o.startsWith('v1|Secret/'));
-    if (!ref) return undefined;
-    const secret = await this.#o.gateway.read<KubeObject & { data?: Record<string, string> }>({
-      apiVersion: 'v1', kind: 'Secret', metadata: { name: ref.slice('v1|Secret/'.length), namespace: this.#o.namespace },
-    }).catch(() => undefined);
-    const value = (key: string) => {
-      const b64 = secret?.data?.[key];
-      return b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8');
-    };
-    const url = resolveStatusUrl(value('JUPYTERHUB_STATUS_URL') ?? '', value('JUPYTERHUB_API_URL'));
-    const token = value('JUPYTERHUB_API_TOKEN');
+    const env = await readStartEnv(this.#o.gateway, this.#o.namespace, record, ['JUPYTERHUB_STATUS_URL', 'JUPYTERHUB_API_URL', 'JUPYTERHUB_API_TOKEN']);
+    const url = resolveStatusUrl(env.JUPYTERHUB_STATUS_URL ?? '', env.JUPYTERHUB_API_URL);
+    const token = env.JUPYTERHUB_API_TOKEN;
     return url && token ? { url, token } : undefined;
   }
 

@@ -11,17 +11,17 @@ import type { KubeGateway, KubeObject } from '../kube/gateway.js';
 import type { AppLogger } from '../logging/logger.js';
 import type { CachedService, ServiceCache } from './cache.js';
 import { ANNOTATIONS, interruptedByRestart, judgeLifecycle, lifecycleOf, nextChore, type Chore, type ChorePolicy } from './lifecycle.js';
-import type { ReplicaIdentity, ServiceManager, StartAdmission } from './manager.js';
+import { releaseEnv, type ReplicaIdentity, type ServiceManager, type StartAdmission } from './manager.js';
 import type { ServiceState } from './types.js';
 
 export interface SweeperOptions {
   cache: ServiceCache;
   manager: Pick<ServiceManager, 'liveVerdict' | 'verdictWithLogs' | 'removeWorkload'>;
-  gateway: Pick<KubeGateway, 'annotate' | 'delete'>;
+  gateway: Pick<KubeGateway, 'annotate' | 'delete' | 'read'>;
   config: () => Config;
   identity: ReplicaIdentity;
   logger: AppLogger;
-  admission?: Pick<StartAdmission, 'release'>;
+  admission?: Pick<StartAdmission, 'release' | 'releaseEnvKeys'>;
   /** A failure is recorded this long after it is first seen, so that the events about it are in. Default 0.5 s. */
   settleMs?: number;
   /** Deadlines (stop times, creation deadlines, clean-up) are checked this often. Default 2 s. */
@@ -140,9 +140,10 @@ export class LifecycleSweeper {
         return;
       }
       case 'clean-up': {
+        const env = await releaseEnv(this.#o.admission, this.#o.gateway, anchor.metadata.namespace ?? '', record);
         await this.#o.manager.removeWorkload(record);
         await this.#o.gateway.annotate(anchor, { [ANNOTATIONS.cleanedUp]: stamp }, casOf(anchor));
-        await this.#release(service);
+        await this.#release(service, env);
         log.info('workload of the ended start removed; its anchor keeps answering the failure');
         return;
       }
@@ -155,9 +156,9 @@ export class LifecycleSweeper {
     }
   }
 
-  async #release(service: CachedService): Promise<void> {
+  async #release(service: CachedService, env?: Record<string, string>): Promise<void> {
     const { record } = service;
-    await this.#o.admission?.release({ credential: record.jhub_credential, servername: record.servername, startId: record.start_id }).catch(() => undefined);
+    await this.#o.admission?.release({ credential: record.jhub_credential, servername: record.servername, startId: record.start_id, ...(env ? { env } : {}) }).catch(() => undefined);
   }
 }
 

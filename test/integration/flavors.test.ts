@@ -201,8 +201,10 @@ describe('admission against the control plane', () => {
     assert.equal(first.path, '/hub/api/outpostflavors/k8s');
     assert.deepEqual(Object.keys(first.body).sort(), ['one', 'small', 'solo']);
     assert.equal(first.body.small?.max, 5);
-    // Released without an env (as a stop does): the target remembered from admission is used.
-    await a.release({ credential: 'hub', servername: 'push-1', startId: 'ffff0001' });
+    // Released with the env read back from the start's env Secret (as a stop on any replica does).
+    assert.deepEqual(a.releaseEnvKeys('hub'), ['JUPYTERHUB_FLAVORS_UPDATE_URL', 'JUPYTERHUB_API_TOKEN']);
+    assert.deepEqual(a.releaseEnvKeys('a-credential-without-flavors'), []);
+    await a.release({ credential: 'hub', servername: 'push-1', startId: 'ffff0001', env });
     await waitFor(async () => pushes.at(-1)?.body.small?.current === 0, { what: 'a push with small at 0' });
   });
 
@@ -436,6 +438,26 @@ spec:
     assert.equal((await start('hr-1', 'ffff0002', 21, { flavor: 'reload' })).status, 201);
     assert.equal((await start('hr-2', 'ffff0001', 22, { flavor: 'reload' })).status, 429);
     assert.equal((await stop('hr-1')).status, 204);
+  });
+
+  test('a stop answered by another replica pushes the usage too, with the start\'s URL and token', async () => {
+    pushes.length = 0;
+    const env = { JUPYTERHUB_FLAVORS_UPDATE_URL: `${receiverUrl}/hub/api/outpostflavors/other-replica` };
+    assert.equal((await start('push-other', 'gggg0101', 32, { flavor: 'small' }, env)).status, 201);
+    await waitFor(async () => pushes.some((p) => p.body.small?.current === 1), { what: 'a push after the start' });
+    const second = await launch('replica-b');
+    try {
+      pushes.length = 0;
+      // The second replica never saw the start's request: it reads the push target from the start's env Secret.
+      assert.equal((await api('DELETE', '/api/services/push-other/', undefined, {}, second.url)).status, 204);
+      await waitFor(async () => pushes.at(-1)?.body.small?.current === 0, { what: 'a push after the stop on the other replica' });
+      const last = pushes.at(-1)!;
+      assert.equal(last.path, '/hub/api/outpostflavors/other-replica');
+      assert.equal(last.authorization, `token ${TOKEN}`);
+      assert.ok(!second.output().includes(TOKEN), 'the API token appears in the second replica\'s output');
+    } finally {
+      await second.kill('SIGTERM');
+    }
   });
 
   test('usage pushes to JUPYTERHUB_FLAVORS_UPDATE_URL after start and stop; the token stays out of the log', async () => {
