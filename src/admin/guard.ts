@@ -61,7 +61,7 @@ export class AdminGuard {
 
   async #identify(request: FastifyRequest, reply: FastifyReply): Promise<AdminCaller> {
     const id = cookieValue(request.headers.cookie, SESSION_COOKIE);
-    const session = this.#sessions.use(id);
+    const session = await this.#sessions.find(id);
     if (session) return { principal: { credential: session.credential, groups: new Set([ADMIN_GROUP]) }, session };
     // A cookie that no longer names a session: tell the browser to drop it.
     if (id) void reply.header('set-cookie', sessionCookie(undefined, { secure: isSecure(request), maxAgeSeconds: 0 }));

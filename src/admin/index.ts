@@ -9,6 +9,7 @@ export { packageVersion } from './assets.js';
 import { LiveFeed } from './feed.js';
 import { adminRoutes } from './routes.js';
 import { SessionStore } from './sessions.js';
+export { KubeSessionBook, sessionsSecretName } from './session-book.js';
 import { EventStreams } from './stream.js';
 import type { AdminDeps } from './types.js';
 
@@ -32,7 +33,8 @@ export async function createAdmin(deps: AdminDeps, opts: { staticDir?: string } 
   });
   const sessions = new SessionStore(
     { entry: (name) => deps.credentials.snapshot().doc.credentials[name] },
-    deps.sessions,
+    { onError: (err) => deps.logger.warning({ err: err.message }, 'admin page: a session could not be written'), ...deps.sessions },
+    deps.sessionBook,
   );
   const feed = new LiveFeed({
     cache: deps.cache,
@@ -43,10 +45,14 @@ export async function createAdmin(deps: AdminDeps, opts: { staticDir?: string } 
   const streams = new EventStreams(feed);
   return {
     plugin: (app) => adminRoutes(app, { deps, assets, sessions, feed, streams }),
-    start: () => feed.start(),
+    start: () => {
+      sessions.start();
+      feed.start();
+    },
     stop: () => {
       streams.closeAll();
       feed.stop();
+      sessions.stop();
     },
     get streams() {
       return streams.size;

@@ -10,6 +10,7 @@ import type { AppLogger } from '../logging/logger.js';
 import type { ServiceRecord } from '../services/types.js';
 import type { UserjobView } from '../userjobs/objects.js';
 import type { AdminCache } from './feed.js';
+import type { SessionBook } from './session-book.js';
 import type { SessionOptions } from './sessions.js';
 import type { VerdictView } from './views.js';
 
@@ -97,6 +98,8 @@ export interface AdminDeps {
   replicas?: ReplicaSource;
   identity: ReplicaIdentity;
   sessions?: SessionOptions;
+  /** Where sessions live (serve: a Secret every replica watches); without one, in this process's memory. */
+  sessionBook?: SessionBook;
   /** Coalescing window of the live feed (ms). */
   batchMs?: number;
 }

@@ -25,7 +25,7 @@ import { LifecycleSweeper } from '../services/sweeper.js';
 import { createFlavors, flavorProblems } from '../flavors/index.js';
 import type { Verdict } from '../status/interpret.js';
 import { randomUUID } from 'node:crypto';
-import { createAdmin, packageVersion } from '../admin/index.js';
+import { createAdmin, KubeSessionBook, packageVersion, sessionsSecretName } from '../admin/index.js';
 import { Background } from '../background.js';
 
 export interface ServeOptions {
@@ -183,6 +183,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   const admin = await createAdmin({
     logger, authenticator, credentials: store, lastRequests: () => authenticator.lastRequests(),
     cache, services, config: () => configStore.current, logs, userjobs: userjobs.manager, replicas: leadership,
+    sessionBook: new KubeSessionBook({ gateway, namespace: env.managerNamespace, name: sessionsSecretName(env.deploymentName) }),
     identity: {
       name: env.replica, pid: process.pid, started: new Date().toISOString(), version: packageVersion(),
       deployment: env.deploymentName, namespace: env.serviceNamespace,

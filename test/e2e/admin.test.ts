@@ -16,7 +16,7 @@ import { testNamespace, waitFor } from '../helpers/cluster.js';
 import { basic, startManager, type ManagerProcess } from '../helpers/manager.js';
 import { callApi } from '../helpers/api.js';
 import { launchBrowser, type Browser } from '../helpers/browser.js';
-import { startEchoServer, startSshd, writeClientConfig, type EchoServer, type Sshd } from '../helpers/sshd.js';
+import { freePort, startEchoServer, startSshd, writeClientConfig, type EchoServer, type Sshd } from '../helpers/sshd.js';
 
 const fixtures = path.resolve('test/fixtures/services');
 // Screenshots: into docs/images/ with K8SMGR_UPDATE_SCREENSHOTS=1 (for docs/admin.md), else a temporary folder.
@@ -347,6 +347,39 @@ test('the session ends with logout; the cookie no longer works', async () => {
   for (const name of ['lab-ok', 'lab-uj', 'lab-wait']) {
     assert.equal((await api('DELETE', `/api/services/${name}/`, { auth: auth.testhub })).status, 204);
     assert.equal((await api('GET', `/api/services/${name}/`, { auth: auth.testhub })).status, 404);
+  }
+});
+
+test('one session on every replica: a login on one works on another at once; a logout on the other ends it on both', async () => {
+  // A fixed port: the stream handler's level is WARNING since the log level test, so "listening" is not logged.
+  const second = await startManager({ kubeconfigPath, namespace, configPath, env: { ...passwords, POD_NAME: 'admin-replica-b', PORT: String(await freePort()) } });
+  try {
+    const login = await callApi(manager.url, 'POST', '/admin/api/login', { body: { credential: 'admin', password: passwords.ADMIN_USER_PASS } });
+    assert.equal(login.status, 200, login.text);
+    const id = /k8smgr_admin=([^;]+)/.exec(login.headers.get('set-cookie') ?? '')?.[1] ?? '';
+    assert.ok(id, 'a session cookie');
+    const cookie = `k8smgr_admin=${id}`;
+    // At once on the other replica (no sticky sessions): it reads the sessions' Secret on a miss.
+    const onB = await callApi(second.url, 'GET', '/admin/api/session', { headers: { cookie } });
+    assert.equal(onB.status, 200, onB.text);
+    assert.equal(onB.body.credential, 'admin');
+    assert.equal(onB.body.csrf, login.body.csrf);
+    assert.notEqual(onB.body.replica, login.body.replica);
+    // The Secret every replica reads holds neither the session id nor a password hash.
+    const secrets = await core.listNamespacedSecret({ namespace, labelSelector: 'app.kubernetes.io/component=admin-sessions' });
+    assert.equal(secrets.items.length, 1);
+    const stored = Buffer.from(secrets.items[0]!.data?.['sessions.json'] ?? '', 'base64').toString('utf8');
+    assert.ok(stored.includes(login.body.csrf), 'the session is in the Secret');
+    assert.ok(!stored.includes(id), 'the session id is in the Secret');
+    assert.ok(!stored.includes('scrypt'), 'a password hash is in the Secret');
+    // A logout on B (with the session's CSRF token) ends the session on A too.
+    const logout = await callApi(second.url, 'POST', '/admin/api/logout', { headers: { cookie, 'x-csrf-token': login.body.csrf } });
+    assert.equal(logout.status, 204, logout.text);
+    await waitFor(async () => (await callApi(manager.url, 'GET', '/admin/api/session', { headers: { cookie } })).status === 401,
+      { what: 'the session ended on the first replica', timeoutMs: 10_000 });
+    assert.equal((await callApi(second.url, 'GET', '/admin/api/session', { headers: { cookie } })).status, 401);
+  } finally {
+    await second.kill('SIGTERM');
   }
 });
 

@@ -51,7 +51,8 @@ export async function startManager(opts: ManagerOptions): Promise<ManagerProcess
   let url: string | undefined;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`manager exited with ${child.exitCode} before it was ready:\n${out}`);
-    url ??= /K8s Manager listening .*url=(http:\/\/[0-9.:]+)/.exec(out)?.[1];
+    // A fixed port is known at once (the "listening" line is not logged when a site raised the log level).
+    url ??= opts.env?.PORT && opts.env.PORT !== '0' ? `http://127.0.0.1:${opts.env.PORT}` : /K8s Manager listening .*url=(http:\/\/[0-9.:]+)/.exec(out)?.[1];
     if (url) {
       const ready = await fetch(`${url}/api/ready/`).then((r) => r.status === 200, () => false);
       if (ready) break;

@@ -10,20 +10,21 @@ import { ActivityTracker } from '../../../src/admin/activity.js';
 import { LiveFeed, type AdminCache, type FeedEvent } from '../../../src/admin/feed.js';
 import { maskSecrets, readRenderedCopy } from '../../../src/admin/rendered.js';
 import { processStartTime } from '../../../src/admin/procstart.js';
+import { MemorySessionBook } from '../../../src/admin/session-book.js';
 import { cookieValue, csrfMatches, sessionCookie, SessionStore } from '../../../src/admin/sessions.js';
 import { eventRows, objectViews, progressLog, serviceRow, unescapeHtml } from '../../../src/admin/views.js';
 import type { KubeObject } from '../../../src/kube/gateway.js';
 import type { EventView, PodView } from '../../../src/status/interpret.js';
 import type { ServiceRecord } from '../../../src/services/types.js';
 
-test('a session lives while its credential backs it, and not past its idle or maximum age', () => {
+test('a session lives while its credential backs it, and not past its idle or maximum age', async () => {
   let now = 1_000_000;
   const entries: Record<string, { groups: string[]; password?: string; tokens: Array<{ id: string }> }> = {
     ops: { groups: ['access_to_admin'], password: 'scrypt$h1', tokens: [{ id: 'aaaaaaaaaaaaaaaa' }] },
   };
   const store = new SessionStore({ entry: (name) => entries[name] }, { idleMs: 1000, maxAgeMs: 5000, now: () => now });
-  const byPassword = store.open('ops', { kind: 'password', hash: 'scrypt$h1' });
-  const byToken = store.open('ops', { kind: 'token', id: 'aaaaaaaaaaaaaaaa' });
+  const byPassword = await store.open('ops', { kind: 'password', hash: 'scrypt$h1' });
+  const byToken = await store.open('ops', { kind: 'token', id: 'aaaaaaaaaaaaaaaa' });
   assert.notEqual(byPassword.id, byToken.id);
   assert.notEqual(byPassword.csrf, byPassword.id);
   assert.equal(store.use(byPassword.id)?.credential, 'ops');
@@ -38,39 +39,71 @@ test('a session lives while its credential backs it, and not past its idle or ma
   assert.equal(store.use(byPassword.id), undefined);
 
   // Losing the group ends a session at once.
-  const again = store.open('ops', { kind: 'password', hash: 'scrypt$h2' });
+  const again = await store.open('ops', { kind: 'password', hash: 'scrypt$h2' });
   entries.ops!.groups = ['access_to_webservice'];
   assert.equal(store.use(again.id), undefined);
   entries.ops!.groups = ['access_to_admin'];
 
   // Idle and maximum age.
-  const idle = store.open('ops', { kind: 'password', hash: 'scrypt$h2' });
+  const idle = await store.open('ops', { kind: 'password', hash: 'scrypt$h2' });
   now += 1001;
   assert.equal(store.use(idle.id), undefined);
-  const busy = store.open('ops', { kind: 'password', hash: 'scrypt$h2' });
+  const busy = await store.open('ops', { kind: 'password', hash: 'scrypt$h2' });
   for (let i = 0; i < 5; i++) {
     now += 900;
     assert.ok(store.use(busy.id), `still used at step ${i}`);
   }
   now += 900;
   assert.equal(store.use(busy.id), undefined, 'past the maximum age although used');
-  assert.equal(store.size, 0);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(store.size, 0, 'ended sessions are removed from the book');
 });
 
-test('sessions are bounded: the least recently used goes first', () => {
-  const store = new SessionStore({ entry: () => ({ groups: ['access_to_admin'], password: 'h', tokens: [] }) }, { maxSessions: 2 });
-  const a = store.open('x', { kind: 'password', hash: 'h' });
-  const b = store.open('x', { kind: 'password', hash: 'h' });
+test('the book holds no session id and no password hash; a session opened by one store is used, touched and closed through another', async () => {
+  let now = 1_000_000;
+  const entry = { groups: ['access_to_admin'], password: 'scrypt$secret-hash', tokens: [] };
+  const book = new MemorySessionBook();
+  const replicaA = new SessionStore({ entry: () => entry }, { idleMs: 60_000, touchEveryMs: 1000, now: () => now }, book);
+  const replicaB = new SessionStore({ entry: () => entry }, { idleMs: 60_000, touchEveryMs: 1000, now: () => now }, book);
+  const session = await replicaA.open('ops', { kind: 'password', hash: entry.password });
+  let written = '';
+  await book.change((sessions) => {
+    written = JSON.stringify(sessions);
+    return undefined;
+  });
+  assert.ok(!written.includes(session.id), 'the session id is in the book');
+  assert.ok(!written.includes(entry.password), 'the password hash is in the book');
+  assert.ok(written.includes(session.csrf));
+  assert.equal((await replicaB.find(session.id))?.credential, 'ops');
+  // A use on B after the touch interval keeps the session alive for A as well.
+  now += 50_000;
+  assert.ok(replicaB.use(session.id));
+  await new Promise((r) => setImmediate(r));
+  now += 50_000;
+  assert.ok(replicaA.use(session.id), 'idle for A although used on B');
+  await replicaB.close(session.id);
+  assert.equal(replicaA.use(session.id), undefined, 'closed on B, still open on A');
+});
+
+test('sessions are bounded: the least recently used goes first', async () => {
+  let now = 1_000_000;
+  const store = new SessionStore({ entry: () => ({ groups: ['access_to_admin'], password: 'h', tokens: [] }) }, { maxSessions: 2, touchEveryMs: 10, now: () => now });
+  const a = await store.open('x', { kind: 'password', hash: 'h' });
+  now += 100;
+  const b = await store.open('x', { kind: 'password', hash: 'h' });
+  now += 100;
   store.use(a.id);
-  const c = store.open('x', { kind: 'password', hash: 'h' });
+  await new Promise((r) => setImmediate(r));
+  now += 100;
+  const c = await store.open('x', { kind: 'password', hash: 'h' });
   assert.ok(store.use(a.id));
   assert.equal(store.use(b.id), undefined);
   assert.ok(store.use(c.id));
 });
 
-test('cookies and CSRF tokens', () => {
+test('cookies and CSRF tokens', async () => {
   const store = new SessionStore({ entry: () => ({ groups: ['access_to_admin'], password: 'h', tokens: [] }) });
-  const session = store.open('ops', { kind: 'password', hash: 'h' });
+  const session = await store.open('ops', { kind: 'password', hash: 'h' });
   const cookie = sessionCookie(session, { secure: true, maxAgeSeconds: 60 });
   assert.equal(cookie, `k8smgr_admin=${session.id}; Max-Age=60; Path=/admin/; HttpOnly; SameSite=Strict; Secure`);
   assert.equal(sessionCookie(undefined, { secure: false, maxAgeSeconds: 60 }), 'k8smgr_admin=; Max-Age=0; Path=/admin/; HttpOnly; SameSite=Strict');
