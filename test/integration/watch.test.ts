@@ -5,12 +5,14 @@
 // writers at once; the credentials backend writes only over the version read.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { testNamespace, waitFor } from '../helpers/cluster.js';
 import { startManager } from '../helpers/manager.js';
+import { freePort } from '../helpers/sshd.js';
 import { KubeGateway, type KubeObject } from '../../src/kube/gateway.js';
 import { Reflector, type ListWatchSource } from '../../src/kube/reflector.js';
 import type { RestartEvent } from '../../src/kube/registry.js';
@@ -82,11 +84,57 @@ test('readiness covers every cache of a running manager, the credentials Secret 
   assert.equal(ready.status, 200);
   const body = (await ready.json()) as { caches: Array<{ name: string; kind: string; synced: boolean }> };
   const names = body.caches.map((c) => c.name);
-  for (const name of ['anchors', 'pods', 'pod events', 'credentials Secret', 'logging ConfigMap', 'userjob Services']) {
+  for (const name of ['anchors', 'pods', 'pod events', 'credentials Secret', 'admin sessions Secret', 'logging ConfigMap', 'userjob Services']) {
     assert.ok(names.includes(name), `${name} not in readiness: ${names.join(', ')}`);
   }
   assert.ok(body.caches.every((c) => c.synced));
   assert.doesNotMatch(manager.output(), /watch restarted|watch failed/);
+});
+
+test('a manager started while the apiserver is unreachable is ready soon after it can be reached (backoff is bounded)', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'k8smgr-watch-late-'));
+  const configPath = path.join(dir, 'config.json');
+  writeFileSync(configPath, JSON.stringify({
+    services: { descriptions: path.resolve('test/fixtures/services/descriptions'), base: path.join(dir, 'rendered') },
+    userhomes: { enabled: false },
+  }));
+  // The manager's kubeconfig names a port where nothing listens yet; later a TCP forwarder to the apiserver opens there.
+  const apiserver = new URL(kc.getCurrentCluster()!.server);
+  const port = await freePort();
+  const lateKubeconfig = path.join(dir, 'kubeconfig');
+  writeFileSync(lateKubeconfig, readFileSync(kubeconfigPath, 'utf8').replace(apiserver.origin, `https://127.0.0.1:${port}`));
+  const managerPort = await freePort();
+  const starting = startManager({ kubeconfigPath: lateKubeconfig, namespace, configPath, readyTimeoutMs: 120_000, env: { PORT: String(managerPort) } });
+  const outageMs = 12_000;
+  await sleep(outageMs);
+  const forwarder = net.createServer((client) => {
+    const upstream = net.connect(Number(apiserver.port), apiserver.hostname);
+    client.pipe(upstream).pipe(client);
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+  });
+  const sockets = new Set<net.Socket>();
+  forwarder.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => forwarder.listen(port, '127.0.0.1', resolve));
+  const reachable = Date.now();
+  const manager = await starting.catch(async (err: unknown) => {
+    forwarder.close();
+    for (const socket of sockets) socket.destroy();
+    throw err;
+  });
+  t.after(async () => {
+    await manager.kill();
+    forwarder.close();
+    for (const socket of sockets) socket.destroy();
+  });
+  const afterMs = Date.now() - reachable;
+  console.log(`ready ${afterMs} ms after the apiserver became reachable (unreachable for the first ${outageMs / 1000} s)`);
+  // The reflectors' backoff grows to at most 10 s (±25 %); a list then takes well under a second here.
+  assert.ok(afterMs < 20_000, `ready only ${afterMs} ms after the apiserver became reachable`);
+  assert.match(manager.output(), /ECONNREFUSED/, 'the manager did try while the apiserver was unreachable');
 });
 
 test('read-modify-write: two gateways changing one ConfigMap at once lose no change', async () => {
