@@ -116,6 +116,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
     cache,
     gateway,
     namespace: env.serviceNamespace,
+    deploymentName: env.deploymentName,
     identity,
     liveVerdict: (record, anchor): Verdict => services.liveVerdict(record, anchor),
     config: () => configStore.current,

@@ -5,12 +5,19 @@
 import type { KubeGateway, KubeObject } from '../kube/gateway.js';
 import type { ServiceRecord } from './types.js';
 
-/** The asked-for values of the start's env Secret; those missing (or the whole Secret gone) are left out. */
-export async function readStartEnv(gateway: Pick<KubeGateway, 'read'>, namespace: string, record: ServiceRecord, keys: readonly string[]): Promise<Record<string, string>> {
-  const ref = (record.objects ?? []).find((o) => o.startsWith('v1|Secret/'));
-  if (!ref || keys.length === 0) return {};
+const SECRET_REF = 'v1|Secret/';
+
+/**
+ * The asked-for values of one of the start's Secrets (by default its env
+ * Secret, the first it created; else the one named, if the start created it);
+ * those missing, or the whole Secret gone, are left out.
+ */
+export async function readStartEnv(gateway: Pick<KubeGateway, 'read'>, namespace: string, record: ServiceRecord, keys: readonly string[], secretName?: string): Promise<Record<string, string>> {
+  const refs = (record.objects ?? []).filter((o) => o.startsWith(SECRET_REF)).map((o) => o.slice(SECRET_REF.length));
+  const name = secretName === undefined ? refs[0] : refs.find((n) => n === secretName);
+  if (!name || keys.length === 0) return {};
   const secret = await gateway.read<KubeObject & { data?: Record<string, string> }>({
-    apiVersion: 'v1', kind: 'Secret', metadata: { name: ref.slice('v1|Secret/'.length), namespace },
+    apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace },
   }).catch(() => undefined);
   const out: Record<string, string> = {};
   for (const key of keys) {

@@ -17,6 +17,7 @@ import { mainPod, type EventView, type PodView, type Verdict } from '../status/i
 import { hubEvent, progressStep, STEPS, type HubProgressEvent, type ProgressStep, type StepName } from '../status/progress.js';
 import { ANNOTATIONS, judgeLifecycle, lifecycleOf, type Lifecycle } from './lifecycle.js';
 import { readStartEnv } from './env-secret.js';
+import { CERTS_KEYS, serviceId, startNames } from '../templates/index.js';
 import type { ReplicaIdentity, ServiceObserver } from './manager.js';
 import type { Certs, StartRequest } from './request.js';
 import type { ServiceRecord } from './types.js';
@@ -72,6 +73,24 @@ export const postProgress: ProgressSender = (target, event, timeoutMs) =>
     req.end(body);
   });
 
+/**
+ * The hub's progress target of a start, read back from its Secrets by a
+ * process that did not receive the start: the status URL and token from the
+ * env Secret, and the hub's internal_ssl client certificate from the certs
+ * Secret when the start had one.
+ */
+export async function progressTargetOf(gateway: Pick<KubeGateway, 'read'>, namespace: string, deploymentName: string, record: ServiceRecord): Promise<ProgressTarget | undefined> {
+  const env = await readStartEnv(gateway, namespace, record, ['JUPYTERHUB_STATUS_URL', 'JUPYTERHUB_API_URL', 'JUPYTERHUB_API_TOKEN']);
+  const url = resolveStatusUrl(env.JUPYTERHUB_STATUS_URL ?? '', env.JUPYTERHUB_API_URL);
+  const token = env.JUPYTERHUB_API_TOKEN;
+  if (!url || !token) return undefined;
+  const certsSecret = startNames({ id: serviceId(record.servername, record.start_id), deploymentName }).certsSecret;
+  const certs = await readStartEnv(gateway, namespace, record, [CERTS_KEYS.certfile, CERTS_KEYS.cafile, CERTS_KEYS.keyfile], certsSecret);
+  const [certfile, cafile, keyfile] = [certs[CERTS_KEYS.certfile], certs[CERTS_KEYS.cafile], certs[CERTS_KEYS.keyfile]];
+  const tls = certfile && cafile && keyfile ? tlsFrom({ certfile, cafile, keyfile }) : undefined;
+  return { url, token, ...(tls ? { tls } : {}) };
+}
+
 function tlsFrom(certs: Certs | undefined): ProgressTarget['tls'] {
   return certs ? { ca: certs.cafile, cert: certs.certfile, key: certs.keyfile } : undefined;
 }
@@ -90,6 +109,8 @@ export interface ProgressReporterOptions {
   /** Claims a step on the anchor (compare-and-swap) and reads the env Secret of a start taken over. */
   gateway: Pick<KubeGateway, 'annotate' | 'read'>;
   namespace: string;
+  /** DEPLOYMENT_NAME: the certs Secret of a start taken over is named after it. */
+  deploymentName: string;
   identity: ReplicaIdentity;
   /** The live verdict of a start's pods and events (ServiceManager.liveVerdict). */
   liveVerdict: (record: ServiceRecord, anchor: KubeObject) => Verdict;
@@ -306,11 +327,8 @@ export class ProgressReporter implements ServiceObserver {
   }
 
   /** The hub's status URL and token of a start another process took, from its env Secret. */
-  async #targetFromSecret(record: ServiceRecord): Promise<ProgressTarget | undefined> {
-    const env = await readStartEnv(this.#o.gateway, this.#o.namespace, record, ['JUPYTERHUB_STATUS_URL', 'JUPYTERHUB_API_URL', 'JUPYTERHUB_API_TOKEN']);
-    const url = resolveStatusUrl(env.JUPYTERHUB_STATUS_URL ?? '', env.JUPYTERHUB_API_URL);
-    const token = env.JUPYTERHUB_API_TOKEN;
-    return url && token ? { url, token } : undefined;
+  #targetFromSecret(record: ServiceRecord): Promise<ProgressTarget | undefined> {
+    return progressTargetOf(this.#o.gateway, this.#o.namespace, this.#o.deploymentName, record);
   }
 
   /** A start whose final step is claimed: forget it once its queue is sent. */

@@ -130,5 +130,5 @@ export function renderManifests(text: string, ctx: RenderContext): KubeObject[] 
   return out;
 }
 
-export { buildEnvSecret, buildCertsSecret, DEFAULT_ENV_SKIP } from './secrets.js';
+export { buildEnvSecret, buildCertsSecret, CERTS_KEYS, DEFAULT_ENV_SKIP } from './secrets.js';
 export type { EnvSecretInput, CertsSecretInput, CertsInput } from './secrets.js';

@@ -84,6 +84,13 @@ export interface CertsSecretInput extends SecretCommon {
  * `certs` (the hub's internal_ssl key/cert/CA), not from the manager's config.
  * TemplateError('bad_value') naming a missing or non-string field.
  */
+/** The certs Secret's keys (what single-user images read). */
+export const CERTS_KEYS = {
+  certfile: 'JUPYTERHUB_SSL_CERTFILE_DATA',
+  cafile: 'JUPYTERHUB_SSL_CLIENT_CA_DATA',
+  keyfile: 'JUPYTERHUB_SSL_KEYFILE_DATA',
+} as const;
+
 export function buildCertsSecret(input: CertsSecretInput): KubeObject {
   const certs = input.certs;
   if (certs === null || typeof certs !== 'object' || Array.isArray(certs)) {
@@ -94,8 +101,8 @@ export function buildCertsSecret(input: CertsSecretInput): KubeObject {
     if (typeof c[k] !== 'string' || c[k] === '') throw new TemplateError('bad_value', `Missing key in input data: certs.${k}`);
   }
   return secretShell(input, {
-    JUPYTERHUB_SSL_CERTFILE_DATA: c.certfile as string,
-    JUPYTERHUB_SSL_CLIENT_CA_DATA: c.cafile as string,
-    JUPYTERHUB_SSL_KEYFILE_DATA: c.keyfile as string,
+    [CERTS_KEYS.certfile]: c.certfile as string,
+    [CERTS_KEYS.cafile]: c.cafile as string,
+    [CERTS_KEYS.keyfile]: c.keyfile as string,
   });
 }
