@@ -42,7 +42,7 @@ export interface SessionOptions {
   idleMs?: number;
   /** A session ends this long after login whatever happens (default 8 h). */
   maxAgeMs?: number;
-  /** Most sessions kept; the least recently used is dropped first (default 1000). */
+  /** Most sessions kept; the least recently used is dropped first (default 200: every write rewrites them all, about 250 bytes each). */
   maxSessions?: number;
   /** A use is written to the book at most this often per session (default a tenth of idleMs, at most 1 min). */
   touchEveryMs?: number;
@@ -69,7 +69,7 @@ export class SessionStore {
     this.#credentials = credentials;
     this.#idleMs = opts.idleMs ?? 30 * 60_000;
     this.#maxAgeMs = opts.maxAgeMs ?? 8 * 3600_000;
-    this.#max = opts.maxSessions ?? 1000;
+    this.#max = opts.maxSessions ?? 200;
     this.#touchEveryMs = opts.touchEveryMs ?? Math.min(60_000, this.#idleMs / 10);
     this.#now = opts.now ?? Date.now;
     this.#onError = opts.onError ?? (() => undefined);
