@@ -89,7 +89,10 @@ export async function adminRoutes(app: App, parts: AdminParts): Promise<void> {
     const proof = header.token !== undefined
       ? { kind: 'token' as const, id: tokenId(header.token) ?? '' }
       : { kind: 'password' as const, hash: entry?.password ?? '' };
-    const session = await sessions.open(principal.credential, proof);
+    // Sessions live in the cluster: without it no session can be opened (the API's Authorization header still works).
+    const session = await sessions.open(principal.credential, proof).catch((err: unknown) => {
+      throw unavailableError('Could not open a session now, try again.', (err as Error).message);
+    });
     log.info({ admin: principal.credential, via: proof.kind, source: request.ip }, 'admin page: logged in');
     void reply.header('set-cookie', sessionCookie(session, { secure: isSecure(request), maxAgeSeconds: sessions.maxAgeSeconds }));
     return { credential: principal.credential, csrf: session.csrf, replica: deps.identity.name };
@@ -99,7 +102,9 @@ export async function adminRoutes(app: App, parts: AdminParts): Promise<void> {
     return { credential: caller.principal.credential, csrf: caller.session?.csrf ?? null, replica: deps.identity.name };
   });
   app.post('/admin/api/logout', { schema: hidden, ...check }, async (request, reply) => {
-    await sessions.close(cookieValue(request.headers.cookie, SESSION_COOKIE));
+    await sessions.close(cookieValue(request.headers.cookie, SESSION_COOKIE)).catch((err: unknown) => {
+      throw unavailableError('Could not end the session now, try again.', (err as Error).message);
+    });
     void reply.header('set-cookie', sessionCookie(undefined, { secure: isSecure(request), maxAgeSeconds: 0 }));
     return reply.status(204).send();
   });

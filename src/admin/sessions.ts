@@ -137,7 +137,8 @@ export class SessionStore {
     if (!id) return undefined;
     const known = this.use(id, touch);
     if (known || this.#book.get(sha256(id))) return known;
-    await this.#book.refresh();
+    // Unreadable now (no apiserver): a session this process never saw is unknown, as without the read.
+    await this.#book.refresh().catch((err: unknown) => this.#onError(err as Error));
     return this.use(id, touch);
   }
 

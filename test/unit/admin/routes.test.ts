@@ -9,6 +9,7 @@ import path from 'node:path';
 import Fastify from 'fastify';
 import { createAdmin } from '../../../src/admin/index.js';
 import type { AdminDeps } from '../../../src/admin/types.js';
+import type { SessionBook } from '../../../src/admin/session-book.js';
 import type { App } from '../../../src/http/app.js';
 import { HttpError, toHttpError } from '../../../src/http/errors.js';
 import { isDomainError } from '../../../src/errors.js';
@@ -30,7 +31,7 @@ const record: ServiceRecord = {
 };
 const anchor: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'k8smgr-1234-lab-1', uid: 'u1' } };
 
-async function build(opts: { staticDir?: string } = {}) {
+async function build(opts: { staticDir?: string; sessionBook?: SessionBook } = {}) {
   const stopped: string[] = [];
   const deps: AdminDeps = {
     logger: silent,
@@ -65,6 +66,7 @@ async function build(opts: { staticDir?: string } = {}) {
     },
     config: () => ({ services: { base: mkdtempSync(path.join(tmpdir(), 'admin-base-')), container_main_name: 'main' } }) as never,
     identity: { name: 'r1', pid: 1, started: '', version: 'test', deployment: 'k8smgr', namespace: 'ns' },
+    ...(opts.sessionBook ? { sessionBook: opts.sessionBook } : {}),
   };
   const admin = await createAdmin(deps, opts);
   // As buildApp makes it: the hubs' paths work with and without the trailing slash.
@@ -111,6 +113,21 @@ test('who gets in: sessions from the login form, headers for scripts, 403 withou
   assert.equal(details.statusCode, 200);
   assert.ok(!details.body.includes('hidden-value'));
   assert.equal((await app.inject({ method: 'GET', url: '/admin/api/services/NOT_A_NAME', headers: { cookie } })).statusCode, 404);
+  admin.stop();
+  await app.close();
+});
+
+test('without the cluster (the sessions Secret cannot be read or written): login 503, an unknown cookie 401, scripts still get in', async () => {
+  const down = () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6443'));
+  const sessionBook: SessionBook = { get: () => undefined, size: 0, refresh: down, change: down, start: () => undefined, stop: () => undefined };
+  const { app, admin } = await build({ sessionBook });
+  const json = { 'content-type': 'application/json', host: 'mgr', origin: 'http://mgr' };
+  const login = await app.inject({ method: 'POST', url: '/admin/api/login', headers: json, payload: { credential: 'ops', password: 'ops-pw' } });
+  assert.equal(login.statusCode, 503, login.body);
+  assert.equal(login.json().error, 'Could not open a session now, try again.');
+  assert.equal(login.headers['set-cookie'], undefined);
+  assert.equal((await app.inject({ method: 'GET', url: '/admin/api/session', headers: { cookie: 'k8smgr_admin=some-session-id' } })).statusCode, 401);
+  assert.equal((await app.inject({ method: 'GET', url: '/admin/api/services', headers: { authorization: basic('ops', 'ops-pw') } })).statusCode, 200);
   admin.stop();
   await app.close();
 });
