@@ -125,8 +125,9 @@ export interface ProgressReporterOptions {
   /** Consecutive failed deliveries after which a service's events are given up. Default 3. */
   maxFailures?: number;
   /**
-   * The first event waits this long after the start: the hub records its own "backend
-   * communication successful" event when the 201 reaches it, and ours should come after. Default 300 ms.
+   * The first event waits this long after the start's answer (201): the hub records its own
+   * "backend communication successful" event when the answer reaches it, and ours should come
+   * after. Counted from the answer, not the request: a start can take longer than this. Default 300 ms.
    */
   firstDelayMs?: number;
   /** Another replica's start is taken over when a step stays unclaimed this long. Default 3 s. */
@@ -166,6 +167,8 @@ export class ProgressReporter implements ServiceObserver {
   readonly #o: Required<Omit<ProgressReporterOptions, 'send'>> & { send: ProgressSender };
   /** Targets of the starts this process took, by anchor uid (the hub's token is never written elsewhere). */
   readonly #ownTargets = new Map<string, ProgressTarget | undefined>();
+  /** When this process answered its own starts (by anchor uid): the hub's own event comes with that answer, ours after it. */
+  readonly #answeredAt = new Map<string, number>();
   readonly #sending = new Map<string, Sending>();
   /** When this process first saw a step unclaimed, by `<uid>/<step>`. */
   readonly #firstSeen = new Map<string, number>();
@@ -207,6 +210,7 @@ export class ProgressReporter implements ServiceObserver {
     const target = url && request.apiToken ? { url, token: request.apiToken, ...(tls ? { tls } : {}) } : undefined;
     if (!target) this.#o.logger.debug({ uuidcode: record.servername }, 'no usable JUPYTERHUB_STATUS_URL (or no token): no progress events for this start');
     this.#ownTargets.set(anchor.metadata.uid ?? '', target);
+    this.#answeredAt.set(anchor.metadata.uid ?? '', this.#o.now());
     this.#onChange(anchor.metadata.name);
   }
 
@@ -283,6 +287,15 @@ export class ProgressReporter implements ServiceObserver {
     const step = this.#nextStep(record, anchor, lc, now);
     if (!step) return;
     const mine = lc.createdBy === `${this.#o.identity.replica}/${this.#o.identity.boot}`;
+    if (mine && !this.#answeredAt.has(uid)) {
+      // Created, but the start has not answered the hub yet: started() comes with the answer (and
+      // evaluates again). A start that never gets there is sent for after the takeover time, as another replica would.
+      const answerBy = (Date.parse(record.start_date) || now) + this.#o.takeoverMs;
+      if (now < answerBy) {
+        this.#later(answerBy - now + 10, () => this.#onChange(anchorName));
+        return;
+      }
+    }
     if (!mine) {
       const key = `${uid}/${step.step}`;
       const first = this.#firstSeen.get(key) ?? now;
@@ -320,7 +333,7 @@ export class ProgressReporter implements ServiceObserver {
       queue: [],
       sending: false,
       failures: 0,
-      notBefore: mine ? (Date.parse(service.record.start_date) || 0) + this.#o.firstDelayMs : 0,
+      notBefore: mine ? (this.#answeredAt.get(uid) ?? (Date.parse(service.record.start_date) || 0)) + this.#o.firstDelayMs : 0,
     };
     this.#sending.set(uid, sending);
     return sending;
@@ -337,6 +350,7 @@ export class ProgressReporter implements ServiceObserver {
     if (!s || (s.queue.length === 0 && !s.sending)) {
       this.#sending.delete(uid);
       this.#ownTargets.delete(uid);
+      this.#answeredAt.delete(uid);
     }
   }
 
