@@ -84,64 +84,77 @@ async function spawnEvents(user: HubUser, server: string): Promise<HubEvent[]> {
 }
 const summaryOf = (e: HubEvent) => /<summary>(?:[0-9_: .]+: )?([^<]*)<\/summary>/.exec(e.html_message ?? '')?.[1] ?? e.html_message ?? '';
 
+/** Runs a test's body; if it fails, stops the user's server so that the next test starts from an empty namespace. */
+async function stoppingOnFailure(user: HubUser, server: string, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    await user.api('DELETE', `/users/${user.name}/servers/${server}`).catch(() => undefined);
+    await waitFor(async () => (await managedObjects()).length === 0, { what: 'the failed test\'s objects gone', timeoutMs: 60_000 }).catch(() => undefined);
+    throw err;
+  }
+}
+
 test('a user starts a server through the hub: progress in order, reachable through the proxy, stopped without leftovers', async () => {
   assert.ok(hub && manager && responder);
   const alice = new HubUser(hub.url, 'alice');
   await alice.login().catch((err: Error) => assert.fail(`${err.message}${logs()}`));
-  const started = await alice.api('POST', '/users/alice/servers/lab', { service: 'jupyterlab/default' });
-  assert.ok(started.status === 201 || started.status === 202, `start answered ${started.status} ${started.text}${logs()}`);
+  await stoppingOnFailure(alice, 'lab', async () => {
+    const started = await alice.api('POST', '/users/alice/servers/lab', { service: 'jupyterlab/default' });
+    assert.ok(started.status === 201 || started.status === 202, `start answered ${started.status} ${started.text}${logs()}`);
 
-  const ready = await waitFor(async () => {
-    const r = await alice.api('GET', '/users/alice');
-    const server = (r.body as { servers?: Record<string, { ready?: boolean; pending?: string | null; url?: string }> } | undefined)?.servers?.lab;
-    return server?.ready ? server : false;
-  }, { what: "alice's server ready in the hub", timeoutMs: 180_000, intervalMs: 500 }).catch((err: Error) => {
-    throw new Error(`${err.message}${logs()}`);
+    const ready = await waitFor(async () => {
+      const r = await alice.api('GET', '/users/alice');
+      const server = (r.body as { servers?: Record<string, { ready?: boolean; pending?: string | null; url?: string }> } | undefined)?.servers?.lab;
+      return server?.ready ? server : false;
+    }, { what: "alice's server ready in the hub", timeoutMs: 180_000, intervalMs: 500 }).catch((err: Error) => {
+      throw new Error(`${err.message}${logs()}`);
+    });
+    assert.equal(ready.url, '/user/alice/lab/');
+
+    // The user's requests reach the single-user server through the hub's proxy:
+    // /api answers without a login, /api/status needs a token that the server checks with the hub.
+    const version = await fetch(`${hub!.url}/user/alice/lab/api`);
+    assert.equal(version.status, 200, `through the proxy: ${await version.clone().text()}`);
+    assert.ok(typeof ((await version.json()) as { version?: unknown }).version === 'string');
+    const token = await alice.api('POST', '/users/alice/tokens', { note: 'e2e' });
+    assert.equal(token.status, 201, token.text);
+    const status = await fetch(`${hub!.url}/user/alice/lab/api/status`, { headers: { authorization: `token ${(token.body as { token: string }).token}` } });
+    assert.equal(status.status, 200, await status.clone().text());
+    assert.equal(responder!.running().length, 1);
+
+    // The hub keeps polling while the pod runs, and the server stays ready; the manager's log shows the polls.
+    const pollLines = () => manager!.output().split('\n').filter((l) => l.includes('action=poll') && l.includes('status=200') && l.includes('credential=jupyterhub'));
+    const before = pollLines().length;
+    await waitFor(async () => pollLines().length >= before + 2, { what: 'two more polls of the hub in the manager log', timeoutMs: 60_000 })
+      .catch((err: Error) => assert.fail(`${err.message}${logs()}`));
+    const still = await alice.api('GET', '/users/alice');
+    assert.equal((still.body as { servers: Record<string, { ready: boolean }> }).servers.lab?.ready, true);
+
+    // Progress: the hub's own events (10, 30), then K8s Manager's, in order, ending with "ready".
+    const events = await spawnEvents(alice, 'lab');
+    const progress = events.map((e) => e.progress ?? 0);
+    assert.deepEqual(progress, [...progress].sort((a, b) => a - b), `progress in order: ${JSON.stringify(events, null, 1)}`);
+    assert.ok(!events.some((e) => e.failed), JSON.stringify(events));
+    const summaries = events.map(summaryOf);
+    const created = summaries.indexOf('Kubernetes objects created');
+    const readyAt = summaries.indexOf('Service is ready');
+    assert.ok(created > 0 && readyAt > created, `manager events missing or out of order: ${JSON.stringify(summaries)}`);
+    assert.ok(summaries.indexOf('Backend communication successful.') < created, JSON.stringify(summaries));
+    // One event per step: no summary twice.
+    assert.equal(new Set(summaries).size, summaries.length, JSON.stringify(summaries));
+    assert.ok((await managedObjects()).some((n) => n.startsWith('Deployment/depl-alice-lab-')), (await managedObjects()).join(','));
+
+    const stop = await alice.api('DELETE', '/users/alice/servers/lab');
+    assert.ok(stop.status === 202 || stop.status === 204, `stop answered ${stop.status} ${stop.text}`);
+    await waitFor(async () => {
+      const r = await alice.api('GET', '/users/alice');
+      return !(r.body as { servers?: Record<string, unknown> }).servers?.lab;
+    }, { what: "alice's server gone from the hub", timeoutMs: 60_000 });
+    await waitFor(async () => (await managedObjects()).length === 0, { what: 'nothing of the service left in the namespace', timeoutMs: 120_000 })
+      .catch(async (err: Error) => assert.fail(`${err.message}: ${(await managedObjects()).join(', ')}${logs()}`));
+    await waitFor(async () => responder!.running().length === 0, { what: 'the single-user server stopped', timeoutMs: 30_000 });
   });
-  assert.equal(ready.url, '/user/alice/lab/');
-
-  // The user's requests reach the single-user server through the hub's proxy:
-  // /api answers without a login, /api/status needs a token that the server checks with the hub.
-  const version = await fetch(`${hub.url}/user/alice/lab/api`);
-  assert.equal(version.status, 200, `through the proxy: ${await version.clone().text()}`);
-  assert.ok(typeof ((await version.json()) as { version?: unknown }).version === 'string');
-  const token = await alice.api('POST', '/users/alice/tokens', { note: 'e2e' });
-  assert.equal(token.status, 201, token.text);
-  const status = await fetch(`${hub.url}/user/alice/lab/api/status`, { headers: { authorization: `token ${(token.body as { token: string }).token}` } });
-  assert.equal(status.status, 200, await status.clone().text());
-  assert.equal(responder.running().length, 1);
-
-  // The hub keeps polling while the pod runs, and the server stays ready; the manager's log shows the polls.
-  const pollLines = () => manager!.output().split('\n').filter((l) => l.includes('action=poll') && l.includes('status=200') && l.includes('credential=jupyterhub'));
-  const before = pollLines().length;
-  await waitFor(async () => pollLines().length >= before + 2, { what: 'two more polls of the hub in the manager log', timeoutMs: 60_000 })
-    .catch((err: Error) => assert.fail(`${err.message}${logs()}`));
-  const still = await alice.api('GET', '/users/alice');
-  assert.equal((still.body as { servers: Record<string, { ready: boolean }> }).servers.lab?.ready, true);
-
-  // Progress: the hub's own events (10, 30), then K8s Manager's, in order, ending with "ready".
-  const events = await spawnEvents(alice, 'lab');
-  const progress = events.map((e) => e.progress ?? 0);
-  assert.deepEqual(progress, [...progress].sort((a, b) => a - b), `progress in order: ${JSON.stringify(events, null, 1)}`);
-  assert.ok(!events.some((e) => e.failed), JSON.stringify(events));
-  const summaries = events.map(summaryOf);
-  const created = summaries.indexOf('Kubernetes objects created');
-  const readyAt = summaries.indexOf('Service is ready');
-  assert.ok(created > 0 && readyAt > created, `manager events missing or out of order: ${JSON.stringify(summaries)}`);
-  assert.ok(summaries.indexOf('Backend communication successful.') < created, JSON.stringify(summaries));
-  // One event per step: no summary twice.
-  assert.equal(new Set(summaries).size, summaries.length, JSON.stringify(summaries));
-  assert.ok((await managedObjects()).some((n) => n.startsWith('Deployment/depl-alice-lab-')), (await managedObjects()).join(','));
-
-  const stop = await alice.api('DELETE', '/users/alice/servers/lab');
-  assert.ok(stop.status === 202 || stop.status === 204, `stop answered ${stop.status} ${stop.text}`);
-  await waitFor(async () => {
-    const r = await alice.api('GET', '/users/alice');
-    return !(r.body as { servers?: Record<string, unknown> }).servers?.lab;
-  }, { what: "alice's server gone from the hub", timeoutMs: 60_000 });
-  await waitFor(async () => (await managedObjects()).length === 0, { what: 'nothing of the service left in the namespace', timeoutMs: 120_000 })
-    .catch(async (err: Error) => assert.fail(`${err.message}: ${(await managedObjects()).join(', ')}${logs()}`));
-  await waitFor(async () => responder!.running().length === 0, { what: 'the single-user server stopped', timeoutMs: 30_000 });
 });
 
 test("a second user's failing service: the hub marks the spawn failed with the manager's reason", async () => {
