@@ -209,8 +209,15 @@ export class ProgressReporter implements ServiceObserver {
     const tls = tlsFrom(request.certs);
     const target = url && request.apiToken ? { url, token: request.apiToken, ...(tls ? { tls } : {}) } : undefined;
     if (!target) this.#o.logger.debug({ uuidcode: record.servername }, 'no usable JUPYTERHUB_STATUS_URL (or no token): no progress events for this start');
+    const now = this.#o.now();
+    // Starts that never reached a final step (stopped while starting) are forgotten after maxAgeMs.
+    for (const [uid, at] of this.#answeredAt) {
+      if (now - at < this.#o.maxAgeMs) break;
+      this.#answeredAt.delete(uid);
+      this.#ownTargets.delete(uid);
+    }
     this.#ownTargets.set(anchor.metadata.uid ?? '', target);
-    this.#answeredAt.set(anchor.metadata.uid ?? '', this.#o.now());
+    this.#answeredAt.set(anchor.metadata.uid ?? '', now);
     this.#onChange(anchor.metadata.name);
   }
 
@@ -281,7 +288,7 @@ export class ProgressReporter implements ServiceObserver {
     const now = this.#o.now();
     // Only starts made with the lifecycle annotations, not yet complete, not too old.
     if (lc.deleting || lc.phase === undefined || (lc.phase === 'creating' && !lc.failure)) return;
-    if (lc.progress === 'ready' || lc.progress === 'failed') return this.#forgetLater(uid);
+    if (lc.progress === 'ready' || lc.progress === 'failed') return this.#forgetLater(uid, true);
     if (now - (Date.parse(record.start_date) || now) > this.#o.maxAgeMs) return;
 
     const step = this.#nextStep(record, anchor, lc, now);
@@ -344,13 +351,18 @@ export class ProgressReporter implements ServiceObserver {
     return progressTargetOf(this.#o.gateway, this.#o.namespace, this.#o.deploymentName, record);
   }
 
-  /** A start whose final step is claimed: forget it once its queue is sent. */
-  #forgetLater(uid: string): void {
+  /**
+   * A start whose queue is sent: its sending state goes; and when its final
+   * step is out, also what this process knew of it as its creator.
+   */
+  #forgetLater(uid: string, final: boolean): void {
     const s = this.#sending.get(uid);
     if (!s || (s.queue.length === 0 && !s.sending)) {
       this.#sending.delete(uid);
-      this.#ownTargets.delete(uid);
-      this.#answeredAt.delete(uid);
+      if (final) {
+        this.#ownTargets.delete(uid);
+        this.#answeredAt.delete(uid);
+      }
     }
   }
 
@@ -403,7 +415,8 @@ export class ProgressReporter implements ServiceObserver {
           log().info({ failures: s.failures }, 'giving up progress events for this start');
           s.queue.length = 0;
         }
-        if (event.failed || /Service is ready/.test(event.html_message) || s.queue.length === 0) this.#forgetLater(s.uid);
+        const final = event.failed === true || /Service is ready/.test(event.html_message);
+        if (final || s.queue.length === 0) this.#forgetLater(s.uid, final);
         this.#pump(s);
       })
       .catch(() => undefined);

@@ -68,8 +68,22 @@ test('a start that took longer than the first delay: the first event still waits
   const answeredAt = Date.now();
   reporter.started(record, { servername: 'lab', startId: 'abcd0001', service: 'lab/ok', userOptions: {}, userId: 1, env: {}, statusUrl: 'http://hub.example/hub/api/users/progress/status/u/lab', apiToken: 'tok', certs: undefined }, anchor);
   for (let i = 0; i < 50 && sent.length === 0; i++) await sleep(20);
-  reporter.close();
   assert.equal(sent.length, 1, 'the first event after the answer');
   assert.ok(sent[0]!.at - answeredAt >= 290, `the first event came ${sent[0]!.at - answeredAt} ms after the answer`);
   assert.match(JSON.stringify(sent[0]!.event), /Kubernetes objects created/);
+
+  // Later steps of the same start go out at once (the queue was empty in between: the start is still known as answered).
+  await sleep(50);
+  anchor = { ...anchor, metadata: { ...anchor.metadata, resourceVersion: String(Number(anchor.metadata.resourceVersion) + 1), annotations: {
+    ...anchor.metadata.annotations,
+    [ANNOTATIONS.failedAt]: new Date().toISOString(),
+    [ANNOTATIONS.failure]: JSON.stringify({ error: 'Service status is in state terminated', detailed_error: 'Events: BackOff' }),
+  } } };
+  const changedAt = Date.now();
+  for (const l of listeners) l(anchor.metadata.name);
+  for (let i = 0; i < 100 && sent.length < 2; i++) await sleep(10);
+  reporter.close();
+  assert.equal(sent.length, 2, `the failure after the first event: ${JSON.stringify(sent)}`);
+  assert.equal(sent[1]!.event.failed, true);
+  assert.ok(sent[1]!.at - changedAt < 300, `the failure went out ${sent[1]!.at - changedAt} ms after it was recorded`);
 });
