@@ -8,7 +8,7 @@
 import type { KubeObject } from './objects.js';
 
 /** Object versions in order. etcd's resourceVersions are increasing integers; anything else counts as 0. */
-export const versionOf = (o: KubeObject | undefined): number => Number(o?.metadata.resourceVersion ?? 0) || 0;
+const versionOf = (o: KubeObject | undefined): number => Number(o?.metadata.resourceVersion ?? 0) || 0;
 
 export class OwnWrites<T> {
   readonly #objectOf: (value: T) => KubeObject;
@@ -51,8 +51,7 @@ export class OwnWrites<T> {
   /** True if this process deleted the object (within the bridge time). */
   isDeleted(object: KubeObject | undefined): boolean {
     this.#expire();
-    const uid = object?.metadata.uid;
-    return uid !== undefined && this.#deleted.has(uid);
+    return this.#hidden(object);
   }
 
   /**
@@ -61,12 +60,12 @@ export class OwnWrites<T> {
    */
   view(key: string, watched: T | undefined): T | undefined {
     this.#expire();
-    const seen = watched !== undefined && !this.isDeleted(this.#objectOf(watched)) ? watched : undefined;
+    const seen = watched !== undefined && !this.#hidden(this.#objectOf(watched)) ? watched : undefined;
     const own = this.#written.get(key);
     if (!own) return seen;
     const ownObject = this.#objectOf(own.value);
     const superseded = seen !== undefined && versionOf(this.#objectOf(seen)) >= versionOf(ownObject);
-    if (superseded || this.isDeleted(ownObject)) {
+    if (superseded || this.#hidden(ownObject)) {
       this.#written.delete(key);
       return seen;
     }
@@ -83,6 +82,11 @@ export class OwnWrites<T> {
   *values(): IterableIterator<T> {
     this.#expire();
     for (const { value } of this.#written.values()) yield value;
+  }
+
+  #hidden(object: KubeObject | undefined): boolean {
+    const uid = object?.metadata.uid;
+    return uid !== undefined && this.#deleted.has(uid);
   }
 
   #expire(): void {

@@ -24,7 +24,7 @@ import { ANNOTATIONS, judgeLifecycle, lifecycleOf } from './lifecycle.js';
 import { parseStartRequest, validServername, type StartRequest } from './request.js';
 import type { PollAnswer, ServiceRecord, ServiceState } from './types.js';
 import { ensureUserhome } from './userhome.js';
-import { readStartEnv } from './env-secret.js';
+import { releaseEnv } from './env-secret.js';
 
 /** Who this process is: the replica (pod) name and a random id per process start. */
 export interface ReplicaIdentity {
@@ -42,16 +42,6 @@ export interface StartAdmission {
   release(start: { credential: string; servername: string; startId: string; env?: Record<string, string> }): Promise<void>;
   /** Env values release() wants for a credential's starts (read from the env Secret when the start was not received here). */
   releaseEnvKeys?(credential: string): readonly string[];
-}
-
-/**
- * The env values a start's admission release asks for, read from its env
- * Secret: call it before the workload is removed, so that any replica that
- * ends a start (a stop, the sweeper) releases as the admitting one would.
- */
-export async function releaseEnv(admission: Pick<StartAdmission, 'releaseEnvKeys'> | undefined, gateway: Pick<KubeGateway, 'read'>, namespace: string, record: ServiceRecord): Promise<Record<string, string> | undefined> {
-  const keys = admission?.releaseEnvKeys?.(record.jhub_credential) ?? [];
-  return keys.length ? readStartEnv(gateway, namespace, record, keys) : undefined;
 }
 
 export interface ServiceManagerDeps {

@@ -16,7 +16,7 @@ import type { KubeGateway, KubeObject } from '../kube/gateway.js';
 import { mainPod, type EventView, type PodView, type Verdict } from '../status/interpret.js';
 import { hubEvent, progressStep, STEPS, type HubProgressEvent, type ProgressStep, type StepName } from '../status/progress.js';
 import { ANNOTATIONS, judgeLifecycle, lifecycleOf, type Lifecycle } from './lifecycle.js';
-import { readStartEnv } from './env-secret.js';
+import { readStartSecret } from './env-secret.js';
 import { CERTS_KEYS, serviceId, startNames } from '../templates/index.js';
 import type { ReplicaIdentity, ServiceObserver } from './manager.js';
 import type { Certs, StartRequest } from './request.js';
@@ -80,12 +80,12 @@ export const postProgress: ProgressSender = (target, event, timeoutMs) =>
  * Secret when the start had one.
  */
 export async function progressTargetOf(gateway: Pick<KubeGateway, 'read'>, namespace: string, deploymentName: string, record: ServiceRecord): Promise<ProgressTarget | undefined> {
-  const env = await readStartEnv(gateway, namespace, record, ['JUPYTERHUB_STATUS_URL', 'JUPYTERHUB_API_URL', 'JUPYTERHUB_API_TOKEN']);
+  const env = await readStartSecret(gateway, namespace, record, ['JUPYTERHUB_STATUS_URL', 'JUPYTERHUB_API_URL', 'JUPYTERHUB_API_TOKEN']);
   const url = resolveStatusUrl(env.JUPYTERHUB_STATUS_URL ?? '', env.JUPYTERHUB_API_URL);
   const token = env.JUPYTERHUB_API_TOKEN;
   if (!url || !token) return undefined;
   const certsSecret = startNames({ id: serviceId(record.servername, record.start_id), deploymentName }).certsSecret;
-  const certs = await readStartEnv(gateway, namespace, record, [CERTS_KEYS.certfile, CERTS_KEYS.cafile, CERTS_KEYS.keyfile], certsSecret);
+  const certs = await readStartSecret(gateway, namespace, record, [CERTS_KEYS.certfile, CERTS_KEYS.cafile, CERTS_KEYS.keyfile], certsSecret);
   const [certfile, cafile, keyfile] = [certs[CERTS_KEYS.certfile], certs[CERTS_KEYS.cafile], certs[CERTS_KEYS.keyfile]];
   const tls = certfile && cafile && keyfile ? tlsFrom({ certfile, cafile, keyfile }) : undefined;
   return { url, token, ...(tls ? { tls } : {}) };
@@ -165,10 +165,11 @@ const PROGRESS_LOG_MAX = 20;
  */
 export class ProgressReporter implements ServiceObserver {
   readonly #o: Required<Omit<ProgressReporterOptions, 'send'>> & { send: ProgressSender };
-  /** Targets of the starts this process took, by anchor uid (the hub's token is never written elsewhere). */
-  readonly #ownTargets = new Map<string, ProgressTarget | undefined>();
-  /** When this process answered its own starts (by anchor uid): the hub's own event comes with that answer, ours after it. */
-  readonly #answeredAt = new Map<string, number>();
+  /**
+   * The starts this process took, by anchor uid: the hub's target (its token is never written
+   * elsewhere) and when the start was answered (the hub's own event comes with the answer, ours after it).
+   */
+  readonly #ownStarts = new Map<string, { target: ProgressTarget | undefined; answeredAt: number }>();
   readonly #sending = new Map<string, Sending>();
   /** When this process first saw a step unclaimed, by `<uid>/<step>`. */
   readonly #firstSeen = new Map<string, number>();
@@ -211,13 +212,11 @@ export class ProgressReporter implements ServiceObserver {
     if (!target) this.#o.logger.debug({ uuidcode: record.servername }, 'no usable JUPYTERHUB_STATUS_URL (or no token): no progress events for this start');
     const now = this.#o.now();
     // Starts that never reached a final step (stopped while starting) are forgotten after maxAgeMs.
-    for (const [uid, at] of this.#answeredAt) {
-      if (now - at < this.#o.maxAgeMs) break;
-      this.#answeredAt.delete(uid);
-      this.#ownTargets.delete(uid);
+    for (const [uid, own] of this.#ownStarts) {
+      if (now - own.answeredAt < this.#o.maxAgeMs) break;
+      this.#ownStarts.delete(uid);
     }
-    this.#ownTargets.set(anchor.metadata.uid ?? '', target);
-    this.#answeredAt.set(anchor.metadata.uid ?? '', now);
+    this.#ownStarts.set(anchor.metadata.uid ?? '', { target, answeredAt: now });
     this.#onChange(anchor.metadata.name);
   }
 
@@ -294,7 +293,7 @@ export class ProgressReporter implements ServiceObserver {
     const step = this.#nextStep(record, anchor, lc, now);
     if (!step) return;
     const mine = lc.createdBy === `${this.#o.identity.replica}/${this.#o.identity.boot}`;
-    if (mine && !this.#answeredAt.has(uid)) {
+    if (mine && !this.#ownStarts.has(uid)) {
       // Created, but the start has not answered the hub yet: started() comes with the answer (and
       // evaluates again). A start that never gets there is sent for after the takeover time, as another replica would.
       const answerBy = (Date.parse(record.start_date) || now) + this.#o.takeoverMs;
@@ -329,7 +328,8 @@ export class ProgressReporter implements ServiceObserver {
     const uid = service.anchor.metadata.uid ?? '';
     const existing = this.#sending.get(uid);
     if (existing) return existing;
-    const target = this.#ownTargets.has(uid) ? this.#ownTargets.get(uid) : await this.#targetFromSecret(service.record);
+    const own = this.#ownStarts.get(uid);
+    const target = own ? own.target : await this.#targetFromSecret(service.record);
     if (!target) return undefined;
     const sending: Sending = {
       uid,
@@ -340,7 +340,7 @@ export class ProgressReporter implements ServiceObserver {
       queue: [],
       sending: false,
       failures: 0,
-      notBefore: mine ? (this.#answeredAt.get(uid) ?? (Date.parse(service.record.start_date) || 0)) + this.#o.firstDelayMs : 0,
+      notBefore: mine ? (own?.answeredAt ?? (Date.parse(service.record.start_date) || 0)) + this.#o.firstDelayMs : 0,
     };
     this.#sending.set(uid, sending);
     return sending;
@@ -360,8 +360,7 @@ export class ProgressReporter implements ServiceObserver {
     if (!s || (s.queue.length === 0 && !s.sending)) {
       this.#sending.delete(uid);
       if (final) {
-        this.#ownTargets.delete(uid);
-        this.#answeredAt.delete(uid);
+        this.#ownStarts.delete(uid);
       }
     }
   }

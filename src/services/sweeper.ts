@@ -11,7 +11,8 @@ import type { KubeGateway, KubeObject } from '../kube/gateway.js';
 import type { AppLogger } from '../logging/logger.js';
 import type { CachedService, ServiceCache } from './cache.js';
 import { ANNOTATIONS, interruptedByRestart, judgeLifecycle, lifecycleOf, nextChore, type Chore, type ChorePolicy } from './lifecycle.js';
-import { releaseEnv, type ReplicaIdentity, type ServiceManager, type StartAdmission } from './manager.js';
+import { releaseEnv } from './env-secret.js';
+import type { ReplicaIdentity, ServiceManager, StartAdmission } from './manager.js';
 import type { ServiceState } from './types.js';
 
 export interface SweeperOptions {
