@@ -8,6 +8,7 @@ import { StreamHandler } from '../logging/stream-handler.js';
 import { loadKubeConfig } from '../kube/client.js';
 import { KubeGateway } from '../kube/gateway.js';
 import { Leadership, leaderSelector } from '../kube/leadership.js';
+import { recoveryLogLine, restartLogLine } from '../kube/registry.js';
 import { ServiceCache } from '../services/cache.js';
 import { ServiceManager } from '../services/manager.js';
 import { buildApp, buildMetricsApp, type App } from '../http/app.js';
@@ -74,12 +75,16 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   configStore.on('error', () => metrics.configReloadErrors.inc());
 
   const gateway = new KubeGateway(kc, { fieldManager: FIELD_MANAGER, onCall: metrics.kubeCall });
-  // Every watch cache made on the gateway: a routine end (resumed, no list) is debug; a relist is news.
-  gateway.caches.onRestart(({ name, kind, reason, detail }) => {
+  // Every watch cache made on the gateway, counted per reason and logged as restartLogLine says.
+  gateway.caches.onRestart((event) => {
+    const { name, kind, reason, detail } = event;
     metrics.watchRestarts.inc({ cache: name, kind, reason });
-    if (reason === 'routine') logger.debug({ cache: name, kind, reason, detail }, 'watch resumed');
-    else if (reason === 'gone') logger.info({ cache: name, kind, reason, detail }, 'watch resourceVersion too old, cache relisted');
-    else logger.warning({ cache: name, kind, reason, detail }, 'watch failed, cache relisted');
+    const line = restartLogLine(event);
+    logger[line.level]({ cache: name, kind, reason, detail }, line.msg);
+  });
+  gateway.caches.onRecovered((event) => {
+    const line = recoveryLogLine(event);
+    logger[line.level]({ cache: event.name, kind: event.kind }, line.msg);
   });
   // One replica leads (a Lease named <DEPLOYMENT_NAME>-leader): userjob forwards, restart notifications, sweeps.
   const leadership: Leadership = new Leadership({ gateway, namespace: env.managerNamespace, deploymentName: env.deploymentName, replica: env.replica, log: logger });

@@ -150,6 +150,9 @@ export class Reflector<T extends KubeObject> implements RegisteredCache {
   readonly #stopper = new AbortController();
   readonly #timing: ReflectorTiming;
   #running = false;
+  /** Faults in a row, and when the first of them happened (for the recovery's log line). */
+  #faults = 0;
+  #faultingSince = 0;
   readonly #firstSync: Promise<void>;
   #resolveFirstSync!: () => void;
 
@@ -240,7 +243,11 @@ export class Reflector<T extends KubeObject> implements RegisteredCache {
         detail = messageOf(err);
         resourceVersion = undefined;
       }
-      this.#source.caches.restarted({ name: this.#status.name, kind: this.spec.kind, reason, detail });
+      if (reason === 'error') {
+        if (this.#faults === 0) this.#faultingSince = Date.now();
+        this.#faults++;
+      }
+      this.#source.caches.restarted({ name: this.#status.name, kind: this.spec.kind, reason, detail, faults: reason === 'error' ? this.#faults : 0 });
       if (reason === 'routine') {
         this.#status.resumes++;
         backoffMs = this.#timing.backoffInitialMs;
@@ -294,6 +301,10 @@ export class Reflector<T extends KubeObject> implements RegisteredCache {
     this.#status.synced = true;
     this.#contact();
     this.#status.lastError = null;
+    if (this.#faults > 0) {
+      this.#source.caches.recovered({ name: this.#status.name, kind: this.spec.kind, faults: this.#faults, downMs: Date.now() - this.#faultingSince });
+      this.#faults = 0;
+    }
     this.#handlers.onResync?.();
     this.#resolveFirstSync();
     return resourceVersion;

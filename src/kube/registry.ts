@@ -33,6 +33,44 @@ export interface RestartEvent {
   kind: string;
   reason: RestartReason;
   detail: string;
+  /** Faults in a row of this cache, this one included (0 for `routine` and `gone`). */
+  faults: number;
+}
+
+/** A cache listed again after one or more faults in a row. */
+export interface RecoveryEvent {
+  name: string;
+  kind: string;
+  faults: number;
+  /** From the first of those faults to the good list. */
+  downMs: number;
+}
+
+export interface RestartLogLine {
+  level: 'debug' | 'info' | 'warning';
+  msg: string;
+}
+
+/** Faults in a row between two reminders that a cache is still failing. */
+export const FAULT_REMINDER_EVERY = 10;
+
+/**
+ * How a watch end or a relist reads in the log: a routine end is debug; a
+ * 410 is info; a fault warns once, then at every tenth fault in a row (with
+ * the retry backoff at its 10 s cap, about every 100 s), so that an apiserver
+ * outage does not write a warning per cache per retry. The recovery says how
+ * long it took.
+ */
+export function restartLogLine(event: RestartEvent): RestartLogLine {
+  if (event.reason === 'routine') return { level: 'debug', msg: 'watch resumed' };
+  if (event.reason === 'gone') return { level: 'info', msg: 'watch resourceVersion too old, cache relisted' };
+  if (event.faults === 1) return { level: 'warning', msg: 'watch failed, cache relisted' };
+  if (event.faults % FAULT_REMINDER_EVERY === 0) return { level: 'warning', msg: `watch still failing after ${event.faults} attempts in a row` };
+  return { level: 'debug', msg: 'watch failed again' };
+}
+
+export function recoveryLogLine(event: RecoveryEvent): RestartLogLine {
+  return { level: 'info', msg: `cache listed again after ${event.faults} failed attempt${event.faults === 1 ? '' : 's'} over ${Math.round(event.downMs / 1000)} s` };
 }
 
 export interface RegisteredCache {
@@ -42,6 +80,7 @@ export interface RegisteredCache {
 export class CacheRegistry {
   readonly #caches = new Set<RegisteredCache>();
   readonly #listeners = new Set<(event: RestartEvent) => void>();
+  readonly #recoveryListeners = new Set<(event: RecoveryEvent) => void>();
 
   add(cache: RegisteredCache): void {
     this.#caches.add(cache);
@@ -68,5 +107,15 @@ export class CacheRegistry {
 
   restarted(event: RestartEvent): void {
     for (const listener of this.#listeners) listener(event);
+  }
+
+  /** `listener` hears every cache that lists again after faults; returns the unsubscribe. */
+  onRecovered(listener: (event: RecoveryEvent) => void): () => void {
+    this.#recoveryListeners.add(listener);
+    return () => this.#recoveryListeners.delete(listener);
+  }
+
+  recovered(event: RecoveryEvent): void {
+    for (const listener of this.#recoveryListeners) listener(event);
   }
 }

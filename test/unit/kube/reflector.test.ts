@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Reflector, type ListWatchSource } from '../../../src/kube/reflector.js';
-import { CacheRegistry, type RestartEvent } from '../../../src/kube/registry.js';
+import { CacheRegistry, FAULT_REMINDER_EVERY, recoveryLogLine, restartLogLine, type RecoveryEvent, type RestartEvent } from '../../../src/kube/registry.js';
 import { KubeApiError } from '../../../src/kube/rest.js';
 import type { CollectionRef, KubeObject, ListOptions, WatchOptions } from '../../../src/kube/gateway.js';
 
@@ -20,8 +20,10 @@ class Source implements ListWatchSource {
   readonly watches: WatchScript[] = [];
   readonly calls: string[] = [];
   readonly events: RestartEvent[] = [];
+  readonly recoveries: RecoveryEvent[] = [];
   constructor() {
     this.caches.onRestart((e) => this.events.push(e));
+    this.caches.onRecovered((e) => this.recoveries.push(e));
   }
   async listPages(_ref: CollectionRef, opts: ListOptions): Promise<string> {
     this.calls.push('list');
@@ -101,6 +103,43 @@ test('410 Gone (an ERROR event or the answer) relists; a fault relists with back
   assert.deepEqual(deleted, ['a']);
   assert.equal(r.status.restarts, 3);
   assert.equal(r.status.lastError, null, 'a good list clears the last error');
+  assert.deepEqual(source.events.map((e) => e.faults), [0, 0, 1], 'a 410 is no fault');
+  assert.deepEqual(source.recoveries.map((e) => [e.name, e.faults]), [['pods', 1]]);
+});
+
+test('faults in a row are counted until a list succeeds; the recovery says how many and how long', async () => {
+  const source = new Source();
+  const down = () => new KubeApiError(undefined, 'NoAnswer', 'connect ECONNREFUSED');
+  source.lists.push({ items: [], rv: '1' }, down(), down(), down(), { items: [], rv: '5' }, down(), { items: [], rv: '7' });
+  source.watches.push(async () => {
+    throw down();
+  });
+  source.watches.push(async () => {
+    throw down();
+  });
+  const r = new Reflector(source, spec, {}, fast);
+  r.start();
+  await until(() => source.recoveries.length === 2, 'the second recovery');
+  r.stop();
+  // watch fails (1), three lists fail (2-4), a list succeeds; the next watch fails (1), a list fails (2), one succeeds.
+  assert.deepEqual(source.events.map((e) => e.faults), [1, 2, 3, 4, 1, 2]);
+  assert.deepEqual(source.recoveries.map((e) => e.faults), [4, 2]);
+  assert.ok(source.recoveries.every((e) => e.downMs >= 0 && e.downMs < 5000));
+});
+
+test('the log: a routine end is debug, a 410 info, a fault warns once and then every tenth time in a row', () => {
+  const event = (reason: RestartEvent['reason'], faults: number): RestartEvent => ({ name: 'pods', kind: 'Pod', reason, detail: '', faults });
+  assert.equal(restartLogLine(event('routine', 0)).level, 'debug');
+  assert.equal(restartLogLine(event('gone', 0)).level, 'info');
+  const levels = Array.from({ length: 3 * FAULT_REMINDER_EVERY }, (_, i) => restartLogLine(event('error', i + 1)).level);
+  assert.deepEqual(
+    levels.flatMap((l, i) => (l === 'warning' ? [i + 1] : [])),
+    [1, FAULT_REMINDER_EVERY, 2 * FAULT_REMINDER_EVERY, 3 * FAULT_REMINDER_EVERY],
+  );
+  assert.ok(levels.every((l) => l === 'warning' || l === 'debug'));
+  assert.match(restartLogLine(event('error', 20)).msg, /still failing after 20 attempts/);
+  assert.deepEqual(recoveryLogLine({ name: 'pods', kind: 'Pod', faults: 12, downMs: 61_400 }), { level: 'info', msg: 'cache listed again after 12 failed attempts over 61 s' });
+  assert.match(recoveryLogLine({ name: 'pods', kind: 'Pod', faults: 1, downMs: 200 }).msg, /after 1 failed attempt over 0 s/);
 });
 
 test('a watch that ends at once without an event, or stays silent past its timeout, is a fault', async () => {
