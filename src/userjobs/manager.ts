@@ -1,27 +1,26 @@
 // The userjobs of the callers' services: create, list, read, delete; and the
 // reconciliation that keeps every userjob Service of the cluster forwarded by
-// this process (after a restart, on every replica) and ends the forwards of
-// userjobs whose Service or user service is gone.
+// this process (the leader, with several replicas; after a restart too) and
+// ends the forwards of userjobs whose Service or user service is gone. What the
+// cluster holds is read through UserjobServices.
 import { mkdir, readFile } from 'node:fs/promises';
 import type { Principal } from '../auth/types.js';
 import type { ManagerEnv } from '../config/env.js';
 import { conflictError, failedError, invalidInput, notFoundError, unavailableError } from '../errors.js';
 import type { KubeGateway, KubeObject } from '../kube/gateway.js';
-import { OwnWrites } from '../kube/own-writes.js';
-import { Reflector } from '../kube/reflector.js';
 import { RetryWindow } from '../kube/retry.js';
 import type { AppLogger } from '../logging/logger.js';
-import { instanceSelector, LABELS } from '../services/anchor.js';
 import type { CachedService, ServiceCache } from '../services/cache.js';
 import type { ServiceRecord } from '../services/types.js';
 import {
-  buildUserjobService, ERROR_ANNOTATION, FORWARDED_ANNOTATION, ownerUid, readUserjob, USERJOB_ROLE, userjobKey, userjobServiceName, viewOf,
+  buildUserjobService, ERROR_ANNOTATION, FORWARDED_ANNOTATION, ownerUid, readUserjob, userjobKey, userjobServiceName, viewOf,
   type Forward, type UserjobRecord, type UserjobView,
 } from './objects.js';
 import { PortAllocator } from './ports.js';
 import { KeyedQueue } from './queue.js';
 import { parseUserjobRequest, validServiceName, type UserjobRequest } from './request.js';
 import { readUserjobsSettings, systemsFromSshConfig, type UserjobsSettings } from './settings.js';
+import { UserjobServices } from './services.js';
 import { SshClient, type ForwardTarget, type Runner } from './ssh.js';
 import { TunnelError, TunnelSupervisor, type SupervisorStatus } from './supervisor.js';
 
@@ -68,12 +67,8 @@ export class UserjobManager implements UserjobApi {
   readonly #ssh: SshClient;
   readonly #supervisor: TunnelSupervisor;
   readonly #ports: PortAllocator;
-  readonly #services: Reflector<KubeObject>;
+  readonly #services: UserjobServices;
   readonly #queue = new KeyedQueue();
-  /** userjob key -> Service name, from the watch. */
-  readonly #names = new Map<string, string>();
-  /** Services this process wrote or deleted that the watch may not have delivered yet, by userjob key. */
-  readonly #own = new OwnWrites<KubeObject>((svc) => svc, { bridgeMs: 60_000 });
   /** Userjobs that could not be forwarded (after a restart, or by another replica's POST): since when, and why. */
   readonly #failing = new Map<string, { since: number; detail: string }>();
   /** True while this process forwards (always without leadership; between lead() and follow() with it). */
@@ -98,19 +93,8 @@ export class UserjobManager implements UserjobApi {
     }, deps.runner);
     this.#supervisor = new TunnelSupervisor(this.#ssh, this.#log);
     this.#ports = new PortAllocator(() => this.#settings.port_range, () => this.#settings.bind_address);
-    this.#services = new Reflector<KubeObject>(deps.gateway, {
-      name: 'userjob Services', apiVersion: 'v1', kind: 'Service', plural: 'services', namespace: this.#ns,
-      labelSelector: `${instanceSelector(deps.env.deploymentName)},${LABELS.role}=${USERJOB_ROLE}`,
-    }, {
-      onUpsert: (svc, previous) => {
-        if (previous) this.#unindex(previous);
-        const key = this.#index(svc);
-        if (key) this.#schedule(key);
-      },
-      onDelete: (svc) => {
-        const key = this.#unindex(svc);
-        if (key) this.#schedule(key);
-      },
+    this.#services = new UserjobServices({
+      gateway: deps.gateway, namespace: this.#ns, deploymentName: deps.env.deploymentName, onChange: (key) => this.#schedule(key),
     });
   }
 
@@ -149,45 +133,7 @@ export class UserjobManager implements UserjobApi {
   }
 
   status(): SupervisorStatus & { userjobs: number; synced: boolean } {
-    return { ...this.#supervisor.status(), userjobs: this.#names.size, synced: this.#services.status.synced };
-  }
-
-  // ---- index of the watched Services ----
-
-  #index(svc: KubeObject): string | undefined {
-    const r = readUserjob(svc);
-    if (!r) return undefined;
-    const key = userjobKey(r.jhub_credential, r.service);
-    this.#names.set(key, svc.metadata.name);
-    return key;
-  }
-
-  #unindex(svc: KubeObject): string | undefined {
-    const r = readUserjob(svc);
-    if (!r) return undefined;
-    const key = userjobKey(r.jhub_credential, r.service);
-    if (this.#names.get(key) === svc.metadata.name) this.#names.delete(key);
-    return key;
-  }
-
-  /** The freshest Service of a userjob we know: the watch's, or the one we just wrote. */
-  #current(key: string): KubeObject | undefined {
-    const name = this.#names.get(key);
-    return this.#own.view(key, name ? this.#services.get(name) : undefined);
-  }
-
-  /** Deletes a userjob's Service (this very one: by uid) and stops showing it. */
-  async #deleteService(key: string, svc: KubeObject): Promise<void> {
-    await this.#deps.gateway.delete({ apiVersion: 'v1', kind: 'Service', metadata: { name: svc.metadata.name, namespace: this.#ns, uid: svc.metadata.uid } });
-    this.#own.deleted(svc.metadata.uid);
-    this.#own.forget(key);
-  }
-
-  #usedPorts(): number[] {
-    const used: number[] = [];
-    for (const svc of this.#services.values()) for (const f of readUserjob(svc)?.forwards ?? []) used.push(f.localPort);
-    for (const svc of this.#own.values()) for (const f of readUserjob(svc)?.forwards ?? []) used.push(f.localPort);
-    return used;
+    return { ...this.#supervisor.status(), userjobs: this.#services.size, synced: this.#services.synced };
   }
 
   #owner(credential: string, service: string): CachedService | undefined {
@@ -242,7 +188,7 @@ export class UserjobManager implements UserjobApi {
       forwards = previous.forwards;
     } else {
       try {
-        reserved = await this.#ports.reserve(req.ports.length, this.#usedPorts());
+        reserved = await this.#ports.reserve(req.ports.length, this.#services.usedPorts());
       } catch (err) {
         throw unavailableError('Could not create userjob.', (err as Error).message);
       }
@@ -275,7 +221,7 @@ export class UserjobManager implements UserjobApi {
         ...(leadership ? { selector: leadership.selector, forwardedBy: leadership.replica } : {}),
       });
       const applied = await this.#deps.gateway.apply(svc);
-      this.#own.wrote(key, applied);
+      this.#services.wrote(key, applied);
       this.#failing.delete(key);
     } catch (err) {
       log.error({ err: (err as Error).message }, 'userjob Service could not be written: cancelling the forwards');
@@ -305,7 +251,7 @@ export class UserjobManager implements UserjobApi {
         selector: leadership.selector, ...(same ? {} : { forwardedBy: '' }),
       });
       const applied = await this.#deps.gateway.apply(svc);
-      this.#own.wrote(key, applied);
+      this.#services.wrote(key, applied);
     } catch (err) {
       log.error({ err: (err as Error).message }, 'userjob Service could not be written');
       throw failedError('Could not create userjob.', (err as Error).message);
@@ -317,7 +263,7 @@ export class UserjobManager implements UserjobApi {
     const samePorts = (r: UserjobRecord | undefined) => r !== undefined && r.hostname === record.hostname && r.target_node === record.target_node &&
       r.forwards.length === record.forwards.length && r.forwards.every((f, i) => f.localPort === record.forwards[i]?.localPort && f.nodePort === record.forwards[i]?.nodePort);
     do {
-      const svc = this.#current(key);
+      const svc = this.#services.current(key);
       if (svc && !svc.metadata.deletionTimestamp && samePorts(readUserjob(svc))) {
         const by = svc.metadata.annotations?.[FORWARDED_ANNOTATION];
         const error = svc.metadata.annotations?.[ERROR_ANNOTATION];
@@ -327,7 +273,7 @@ export class UserjobManager implements UserjobApi {
         }
         if (error) {
           log.error({ err: error }, 'userjob refused by the leader: no tunnel');
-          if (!same) await this.#deleteService(key, svc).catch(() => undefined);
+          if (!same) await this.#services.delete(key, svc).catch(() => undefined);
           throw failedError(`Could not create connection to tunnel_${record.hostname}`, error);
         }
       }
@@ -374,7 +320,7 @@ export class UserjobManager implements UserjobApi {
         throw conflictError(`A Kubernetes Service named ${name} exists and is not this userjob's.`);
       }
       if (!svc.metadata.deletionTimestamp && ownerUid(svc) === owner.anchor.metadata.uid) return svc;
-      if (!svc.metadata.deletionTimestamp) await this.#deleteService(key, svc);
+      if (!svc.metadata.deletionTimestamp) await this.#services.delete(key, svc);
       await this.#supervisor.remove(key);
       if (!(await window.pause())) throw unavailableError('Could not create userjob.', `the earlier Service ${name} is still being removed`);
     }
@@ -383,10 +329,10 @@ export class UserjobManager implements UserjobApi {
   list(principal: Principal): UserjobView[] {
     if (!this.enabled) return [];
     const out: UserjobView[] = [];
-    const keys = new Set([...this.#names.keys(), ...this.#own.keys()]);
+    const keys = this.#services.keys();
     for (const key of keys) {
       if (!key.startsWith(`${principal.credential}\0`)) continue;
-      const svc = this.#current(key);
+      const svc = this.#services.current(key);
       const view = svc && !svc.metadata.deletionTimestamp ? this.#view(key, svc) : undefined;
       if (view) out.push(view);
     }
@@ -396,7 +342,7 @@ export class UserjobManager implements UserjobApi {
   get(principal: Principal, service: string): UserjobView {
     if (!this.enabled || !validServiceName(service)) throw notFoundError();
     const key = userjobKey(principal.credential, service);
-    const svc = this.#current(key);
+    const svc = this.#services.current(key);
     const view = svc && !svc.metadata.deletionTimestamp ? this.#view(key, svc) : undefined;
     if (!view) throw notFoundError();
     return view;
@@ -406,11 +352,11 @@ export class UserjobManager implements UserjobApi {
     if (!this.enabled || !validServiceName(service)) throw notFoundError();
     const key = userjobKey(principal.credential, service);
     await this.#queue.run(key, async () => {
-      const svc = this.#current(key);
+      const svc = this.#services.current(key);
       if (!svc || !readUserjob(svc)) throw notFoundError();
       const log = this.#log.child({ uuidcode: service, credential: principal.credential, action: 'userjob-delete' });
       try {
-        await this.#deleteService(key, svc);
+        await this.#services.delete(key, svc);
       } catch (err) {
         log.error({ err: (err as Error).message }, 'userjob Service could not be deleted');
         throw failedError('Could not delete userjob.', (err as Error).message);
@@ -425,12 +371,12 @@ export class UserjobManager implements UserjobApi {
   async onServiceStopped(record: Pick<ServiceRecord, 'jhub_credential' | 'servername'>): Promise<void> {
     const key = userjobKey(record.jhub_credential, record.servername);
     await this.#queue.run(key, async () => {
-      const svc = this.#current(key);
+      const svc = this.#services.current(key);
       if (svc) {
-        await this.#deleteService(key, svc)
+        await this.#services.delete(key, svc)
           .catch((err: unknown) => this.#log.warning({ err: (err as Error).message }, 'userjob Service not deleted; the garbage collector will'));
       }
-      this.#own.forget(key);
+      this.#services.forget(key);
       this.#failing.delete(key);
       if (await this.#supervisor.remove(key)) this.#log.info({ uuidcode: record.servername, credential: record.jhub_credential }, 'userjob ended with its service');
     });
@@ -446,7 +392,7 @@ export class UserjobManager implements UserjobApi {
   /** Brings one userjob's forwards in line with its Service and its owner. */
   #reconcile(key: string): Promise<void> {
     return this.#queue.run(key, async () => {
-      const svc = this.#current(key);
+      const svc = this.#services.current(key);
       const record = svc ? readUserjob(svc) : undefined;
       if (!svc || !record || svc.metadata.deletionTimestamp) {
         this.#failing.delete(key);
@@ -458,7 +404,7 @@ export class UserjobManager implements UserjobApi {
       if (!owner || owner.anchor.metadata.uid !== ownerUid(svc)) {
         if (!cacheSynced) return;
         this.#log.info({ uuidcode: record.service, credential: record.jhub_credential }, 'the userjob\'s service is gone: removing the userjob');
-        await this.#deleteService(key, svc);
+        await this.#services.delete(key, svc);
         this.#failing.delete(key);
         await this.#supervisor.remove(key);
         return;
@@ -485,14 +431,14 @@ export class UserjobManager implements UserjobApi {
         }
         this.#log.error({ uuidcode: record.service, credential: record.jhub_credential, system: record.hostname, err: detail },
           `userjob could not be forwarded for ${this.#settings.restore_timeout_seconds} s: removing it`);
-        await this.#deleteService(key, svc);
+        await this.#services.delete(key, svc);
         this.#failing.delete(key);
       }
     });
   }
 
   async #reconcileAll(): Promise<void> {
-    const keys = new Set([...this.#names.keys(), ...this.#own.keys(), ...this.#supervisor.keys()]);
+    const keys = new Set([...this.#services.keys(), ...this.#supervisor.keys()]);
     await Promise.all([...keys].map((key) => this.#reconcile(key).catch((err: unknown) =>
       this.#log.error({ userjob: key.replace('\0', '/'), err: (err as Error).message }, 'userjob reconcile failed'))));
   }
@@ -539,14 +485,14 @@ export class UserjobManager implements UserjobApi {
 
   async #forward(): Promise<void> {
     const systems = new Set(await this.systems());
-    for (const svc of this.#services.values()) {
+    for (const svc of this.#services.watched()) {
       const r = readUserjob(svc);
       if (r) systems.add(r.hostname);
     }
     await this.#supervisor.clearLeftovers(systems);
     this.#ready = true;
     await this.#reconcileAll();
-    this.#log.info({ userjobs: this.#names.size, ...this.#supervisor.status() }, 'userjobs restored');
+    this.#log.info({ userjobs: this.#services.size, ...this.#supervisor.status() }, 'userjobs restored');
     this.#supervisor.startTimer(() => this.#readSettings().check_interval_seconds * 1000, () => this.#reconcileAll());
   }
 
