@@ -295,7 +295,9 @@ test('a restart forwards every saved userjob again (graceful stop and crash)', a
   assert.notEqual(masterPid(), oldPid);
   await waitFor(async () => !alive(oldPid!), { what: `the old master (pid ${oldPid}) ended`, timeoutMs: 5000 });
   assert.equal(await echoThrough(local, 'after crash'), 'after crash');
-  assert.match(manager.output(), /userjobs restored/);
+  // Logged once every userjob has been reconciled, which may be just after this forward works.
+  const restarted = manager;
+  await waitFor(async () => /userjobs restored/.test(restarted.output()), { what: 'the "userjobs restored" line', timeoutMs: 10_000 });
 });
 
 test('an unreachable system answers a clear error in bounded time and leaves nothing', async () => {
