@@ -170,7 +170,8 @@ describe('admission against the control plane', () => {
   });
 
   test('reservations whose start has no anchor are pruned after the grace time; anchored ones stay', async () => {
-    const quick = make(300);
+    // A grace long enough for the admissions and the anchor below to happen within it on a busy machine.
+    const quick = make(1500);
     await quick.admit(req('crashed', 'eeee0001', 1, { flavor: 'one' }));
     await quick.admit(req('anchored', 'eeee0001', 1));
     // The anchor of "anchored", as the manager would have created it.
@@ -179,12 +180,12 @@ describe('admission against the control plane', () => {
       'k8smgr.io/credential': 'hub', 'k8smgr.io/servername': 'anchored', 'k8smgr.io/start-id': 'eeee0001',
     } } } });
     assert.equal(await quick.sweep(), 0); // too young
-    await new Promise((r) => setTimeout(r, 400));
+    await new Promise((r) => setTimeout(r, 1700));
     assert.equal(await quick.sweep(), 1);
     assert.deepEqual(Object.keys(await bookData(INSTANCE, 'hub')), ['anchored.eeee0001']);
     // A refusal prunes first: "one" is free again although nobody released "crashed".
     await quick.admit(req('crashed2', 'eeee0001', 1, { flavor: 'one' }));
-    await new Promise((r) => setTimeout(r, 400));
+    await new Promise((r) => setTimeout(r, 1700));
     await quick.admit(req('crashed3', 'eeee0002', 2, { flavor: 'one' }));
     assert.deepEqual(Object.keys(await bookData(INSTANCE, 'hub')).sort(), ['anchored.eeee0001', 'crashed3.eeee0002']);
     await quick.release({ credential: 'hub', servername: 'anchored', startId: 'eeee0001' });
