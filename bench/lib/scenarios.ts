@@ -137,8 +137,9 @@ async function loadWithCount(s: Session, m: BenchManager, spec: { paths: string[
   const cpuBefore = m.cpuSeconds();
   const result = await runLoad({ url: m.url, paths: spec.paths, headers: { authorization: spec.auth ?? s.auth }, connections: spec.connections, durationSeconds: spec.durationSeconds, ...(spec.rate ? { rate: spec.rate } : {}) });
   const cpu = m.cpuSeconds() - cpuBefore;
-  // Not caused by polls: the leader Lease's renewals (every few seconds, poll or not).
-  const during = s.proxy.requests.slice(before).filter((r) => !r.includes('/apis/coordination.k8s.io/'));
+  // Not caused by polls: the leader Lease's renewals (every few seconds, poll or not)
+  // and the resumes of watches that ended on their timeout.
+  const during = s.proxy.requests.slice(before).filter((r) => !r.includes('/apis/coordination.k8s.io/') && !r.endsWith(' (watch)'));
   return {
     ...result,
     managerCpuUsPerPoll: result.requests ? Math.round((cpu / result.requests) * 1e6) : NaN,

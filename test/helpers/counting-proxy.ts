@@ -8,7 +8,7 @@ import type * as k8s from '@kubernetes/client-node';
 
 export interface CountingProxy {
   url: string;
-  /** Requests seen so far, as "VERB path" (without the query). */
+  /** Requests seen so far, as "VERB path" (without the query), with " (watch)" after a watch. */
   requests: string[];
   writeKubeconfig(file: string): void;
   close(): Promise<void>;
@@ -23,7 +23,8 @@ export async function startCountingProxy(kc: k8s.KubeConfig): Promise<CountingPr
   const agent = new https.Agent({ ...tlsOptions, keepAlive: true } as https.AgentOptions);
   const requests: string[] = [];
   const server = http.createServer((req, res) => {
-    requests.push(`${req.method} ${(req.url ?? '').split('?')[0]}`);
+    const url = new URL(req.url ?? '/', 'http://proxy');
+    requests.push(`${req.method} ${url.pathname}${url.searchParams.get('watch') === 'true' ? ' (watch)' : ''}`);
     const upstream = https.request(
       {
         ...tlsOptions,
