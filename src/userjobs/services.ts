@@ -44,19 +44,21 @@ export class UserjobServices {
     });
   }
 
-  #index(svc: KubeObject): string | undefined {
+  /** The userjob key a Service belongs to (none for a Service that is no userjob's). */
+  static #keyOf(svc: KubeObject): string | undefined {
     const r = readUserjob(svc);
-    if (!r) return undefined;
-    const key = userjobKey(r.jhub_credential, r.service);
-    this.#names.set(key, svc.metadata.name);
+    return r ? userjobKey(r.jhub_credential, r.service) : undefined;
+  }
+
+  #index(svc: KubeObject): string | undefined {
+    const key = UserjobServices.#keyOf(svc);
+    if (key) this.#names.set(key, svc.metadata.name);
     return key;
   }
 
   #unindex(svc: KubeObject): string | undefined {
-    const r = readUserjob(svc);
-    if (!r) return undefined;
-    const key = userjobKey(r.jhub_credential, r.service);
-    if (this.#names.get(key) === svc.metadata.name) this.#names.delete(key);
+    const key = UserjobServices.#keyOf(svc);
+    if (key && this.#names.get(key) === svc.metadata.name) this.#names.delete(key);
     return key;
   }
 
