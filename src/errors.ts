@@ -4,6 +4,11 @@
 export type ErrorCode =
   /** The request is malformed: `messages` lists every problem (answered as the original's list body). */
   | 'invalid_input'
+  /**
+   * The request body does not have the shape an API needs (a missing or mistyped field):
+   * `problems` names each field. The Outpost API answers it as FastAPI's 422.
+   */
+  | 'malformed'
   /** No such object for this caller. */
   | 'not_found'
   /** Another request holds what this one needs (a concurrent start, a foreign object). */
@@ -29,16 +34,30 @@ export class DomainError extends Error {
   readonly detail: string;
   /** For invalid_input: every problem found. */
   readonly messages: readonly string[];
+  /** For malformed: each field's problem. */
+  readonly problems: readonly FieldProblem[];
 
-  constructor(code: ErrorCode, userMessage: string, opts: { detail?: string; messages?: readonly string[]; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, userMessage: string, opts: { detail?: string; messages?: readonly string[]; problems?: readonly FieldProblem[]; cause?: unknown } = {}) {
     super(opts.detail ? `${userMessage}: ${opts.detail}` : userMessage, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'DomainError';
     this.code = code;
     this.userMessage = userMessage;
     this.detail = opts.detail ?? '';
     this.messages = opts.messages ?? [userMessage];
+    this.problems = opts.problems ?? [];
   }
 }
+
+/** One field of a malformed request: where (`["body", "name"]`), what kind (`missing`), the words, and the value found. */
+export interface FieldProblem {
+  loc: readonly (string | number)[];
+  type: string;
+  msg: string;
+  input?: unknown;
+}
+
+export const malformed = (problems: readonly FieldProblem[]) =>
+  new DomainError('malformed', problems.map((p) => `${p.loc.join('.')}: ${p.msg}`).join('; '), { messages: problems.map((p) => `${p.loc.join('.')}: ${p.msg}`), problems });
 
 export const invalidInput = (...messages: string[]) => new DomainError('invalid_input', messages.join('; '), { messages });
 export const notFoundError = (what = 'Not found.') => new DomainError('not_found', what);

@@ -142,9 +142,7 @@ export function progressLog(anchor: KubeObject): ProgressEntry[] | undefined {
 }
 
 /** The poll answer's detail is HTML-escaped for the hub's page; the admin page shows it as text. */
-export function unescapeHtml(text: string): string {
-  return text.replace(/&(amp|lt|gt|quot|#39);/g, (_m, name: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[name] ?? '');
-}
+export { unescapeHtml } from '../status/interpret.js';
 
 function isoOf(value: unknown): string {
   if (value instanceof Date) return value.toISOString();

@@ -24,6 +24,7 @@ import { createUserjobs } from '../userjobs/index.js';
 import { combineObservers, ProgressReporter } from '../services/progress.js';
 import { LifecycleSweeper } from '../services/sweeper.js';
 import { createFlavors, flavorProblems } from '../flavors/index.js';
+import { OutpostFace, outpostProblems } from '../outpost/index.js';
 import type { Verdict } from '../status/interpret.js';
 import { randomUUID } from 'node:crypto';
 import { createAdmin, KubeSessionBook, packageVersion, sessionsSecretName } from '../admin/index.js';
@@ -135,7 +136,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
     leading: () => leadership.isLeader(),
   });
   const reportFlavorProblems = () => {
-    for (const problem of flavorProblems(configStore.current.flavors)) logger.error(`config: ${problem}`);
+    for (const problem of [...flavorProblems(configStore.current.flavors), ...outpostProblems(configStore.current.outpost)]) logger.error(`config: ${problem}`);
   };
   reportFlavorProblems();
   configStore.on('change', reportFlavorProblems);
@@ -152,6 +153,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
       progress,
     ),
   });
+  // The JupyterHub Outpost API: a second face on the same engine.
+  const outpost = new OutpostFace({ engine: services, config: () => configStore.current, namespace: env.serviceNamespace, logger });
   const sweeper = new LifecycleSweeper({
     cache, manager: services, gateway, config: () => configStore.current, identity, logger, admission: flavors.admission,
     leading: () => leadership.isLeader(),
@@ -213,6 +216,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
     flavors: flavors.admission,
     logs,
     userjobs: userjobs.manager,
+    // The base path is read once: changing it takes a restart (enabled is read per request).
+    outpost: { api: outpost, basePath: config.outpost.base_path, enabled: () => configStore.current.outpost.enabled },
     readiness,
     bodyLimitBytes: config.services.max_body_bytes,
     rootHooks: [(root) => metrics.httpHooks(root)],

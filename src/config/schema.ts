@@ -4,6 +4,7 @@
 import { Type, type Static } from 'typebox';
 import { UserjobsConfigSchema } from './userjobs-schema.js';
 import { FlavorsConfigSchema } from './flavors-schema.js';
+import { OutpostConfigSchema } from './outpost-schema.js';
 
 const StrMap = Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]));
 const StrList = Type.Array(Type.String());
@@ -101,6 +102,8 @@ export const ConfigSchema = Type.Object({
   userjobs: UserjobsConfigSchema,
   /** Per credential: flavors with capacity, per-user and runtime limits (docs/flavors.md). */
   flavors: FlavorsConfigSchema,
+  /** The JupyterHub Outpost API beside the seed's (docs/outpost.md). */
+  outpost: OutpostConfigSchema,
 });
 
 export type Config = Static<typeof ConfigSchema>;

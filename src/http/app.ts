@@ -19,6 +19,9 @@ import { logRoutes } from './routes/logs.js';
 import type { LogAdminApi } from '../logging/admin.js';
 import { userjobRoutes } from './routes/userjobs.js';
 import type { UserjobApi } from '../userjobs/manager.js';
+import { outpostRoutes } from './routes/outpost.js';
+import type { OutpostApi } from '../outpost/face.js';
+import { exactSlashHook } from './exact-paths.js';
 
 export interface AppDeps {
   logger: AppLogger;
@@ -29,6 +32,8 @@ export interface AppDeps {
   logs?: LogAdminApi;
   /** /api/userjobs/ (without: those paths answer 404). */
   userjobs?: UserjobApi;
+  /** The JupyterHub Outpost API under `basePath` (without: those paths answer 404). */
+  outpost?: { api: OutpostApi; basePath: string; enabled: () => boolean };
   readiness: Readiness;
   bodyLimitBytes: number;
   /** Extra route plugins (the admin page, metrics) registered by the caller. */
@@ -103,8 +108,10 @@ export function buildApp(deps: AppDeps): App {
         url: request.url,
         status: reply.statusCode,
         duration_ms: Math.round(reply.elapsedTime),
-        // The servername: from the path when there is one (polls), else the header (starts).
+        // The servername: from the path when there is one (polls), else the header (starts);
+        // the Outpost API's server name and start_id.
         uuidcode: (request.params as { servername?: string } | undefined)?.servername ?? request.headers.uuidcode,
+        ...outpostNames(request.params, request.body),
         credential: request.principal?.credential,
         action: request.routeOptions.config?.action,
       },
@@ -117,7 +124,7 @@ export function buildApp(deps: AppDeps): App {
   void app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'K8s Manager', version: API_VERSION, description: 'Start, poll and stop users\' services on Kubernetes for JupyterHub (BackendSpawner).' },
+      info: { title: 'K8s Manager', version: API_VERSION, description: 'Start, poll and stop users\' services on Kubernetes for JupyterHub: the seed API (BackendSpawner) and the JupyterHub Outpost API (OutpostSpawner).' },
       components: {
         securitySchemes: {
           basic: { type: 'http', scheme: 'basic', description: 'base64(credential:password), in Authorization or Authentication' },
@@ -128,6 +135,8 @@ export function buildApp(deps: AppDeps): App {
     },
   });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // Before authentication: a path that is wrong about its final slash is answered as such first.
+  app.addHook('onRequest', exactSlashHook);
   void app.register(authPlugin, { authenticator: deps.authenticator });
   void app.register(async (scope) => healthRoutes(scope as unknown as App, deps.readiness));
   void app.register(async (scope) => serviceRoutes(scope as unknown as App, deps.services));
@@ -140,8 +149,21 @@ export function buildApp(deps: AppDeps): App {
     const userjobs = deps.userjobs;
     void app.register(async (scope) => userjobRoutes(scope as unknown as App, userjobs));
   }
+  if (deps.outpost) {
+    const { api, basePath, enabled } = deps.outpost;
+    void app.register(async (scope) => outpostRoutes(scope as unknown as App, { outpost: api, enabled }), { prefix: basePath });
+  }
   for (const plugin of deps.plugins ?? []) void app.register(async (scope) => plugin(scope as unknown as App));
   return app;
+}
+
+/** The Outpost API's identity of a request, for its log line: the server name and start_id. */
+function outpostNames(params: unknown, body: unknown): { name?: string; start_id?: string } {
+  const p = (params ?? {}) as { name?: unknown; start_id?: unknown };
+  const b = (body ?? {}) as { name?: unknown; user_options?: { start_id?: unknown } };
+  const name = typeof p.name === 'string' ? p.name : typeof b.name === 'string' ? b.name : undefined;
+  const startId = typeof p.start_id === 'string' ? p.start_id : typeof b.user_options?.start_id === 'string' ? b.user_options.start_id : undefined;
+  return { ...(name !== undefined ? { name } : {}), ...(startId !== undefined ? { start_id: startId } : {}) };
 }
 
 /** A second, minimal server for /metrics alone (METRICS_PORT), e.g. reachable only by Prometheus. */

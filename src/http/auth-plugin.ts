@@ -25,7 +25,7 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { authenticator:
     const outcome = await opts.authenticator.authenticate(request.headers, request.ip);
     if (!outcome.ok) {
       if (outcome.reason === 'throttled') throw throttled(outcome.retryAfterSeconds);
-      throw unauthorized();
+      throw unauthorized(outcome.reason);
     }
     if (!outcome.principal.groups.has(group)) throw forbidden(group);
     request.principal = outcome.principal;

@@ -14,6 +14,8 @@ export class HttpError extends Error {
     readonly status: number,
     readonly body: ErrorBody,
     readonly headers: Record<string, string> = {},
+    /** For 401: whether credentials were missing or did not verify (the Outpost API words them apart). */
+    readonly reason?: 'missing' | 'invalid',
   ) {
     super(Array.isArray(body) ? body.join('; ') : 'detail' in body ? body.detail : body.error);
     this.name = 'HttpError';
@@ -21,8 +23,8 @@ export class HttpError extends Error {
 }
 
 export const notFound = () => new HttpError(404, { detail: 'Not found.' });
-export const unauthorized = () =>
-  new HttpError(401, { detail: 'Authentication credentials were not provided or are invalid.' }, { 'www-authenticate': 'Basic realm="k8smgr", charset="UTF-8"' });
+export const unauthorized = (reason: 'missing' | 'invalid' = 'invalid') =>
+  new HttpError(401, { detail: 'Authentication credentials were not provided or are invalid.' }, { 'www-authenticate': 'Basic realm="k8smgr", charset="UTF-8"' }, reason);
 export const forbidden = (group: string) =>
   new HttpError(403, { detail: `You do not have permission to perform this action (group ${group} required).` });
 export const throttled = (retryAfterSeconds: number) =>
@@ -37,6 +39,7 @@ export const failure = (status: number, error: string, detailedError: string) =>
 /** The status of each domain error code: the one place where the domain meets HTTP. */
 export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   invalid_input: 400,
+  malformed: 400,
   not_found: 404,
   conflict: 409,
   template_bad_service: 400,
@@ -52,6 +55,7 @@ export function toHttpError(err: DomainError): HttpError {
   const status = STATUS_OF[err.code];
   switch (err.code) {
     case 'invalid_input':
+    case 'malformed':
       return new HttpError(status, [...err.messages]);
     case 'not_found':
     case 'conflict':

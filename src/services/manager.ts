@@ -14,7 +14,7 @@ import { OwnWrites } from '../kube/own-writes.js';
 import { RetryWindow } from '../kube/retry.js';
 import type { AppLogger } from '../logging/logger.js';
 import { conflictError, DomainError, failedError, invalidInput, isDomainError, notFoundError, unavailableError } from '../errors.js';
-import { interpret, mainPod, type Verdict } from '../status/interpret.js';
+import { exitCode, hasRun, interpret, mainPod, type PodView, type Verdict } from '../status/interpret.js';
 import { attachOwner, buildCertsSecret, buildEnvSecret, isTemplateError, type PreparedService } from '../templates/index.js';
 import { writeRenderedCopy } from '../templates/files.js';
 import { prepareService } from './prepare.js';
@@ -65,6 +65,26 @@ export interface ServiceObserver {
   stopped?(record: ServiceRecord): void;
 }
 
+/** How a start turned out (awaitOutcome). */
+export type Outcome =
+  | { kind: 'running'; service: CachedService }
+  | { kind: 'failed'; service: CachedService; answer: PollAnswer }
+  | { kind: 'timeout'; service: CachedService; answer: PollAnswer }
+  /** Stopped or replaced meanwhile. */
+  | { kind: 'gone' }
+  /** The caller stopped waiting. */
+  | { kind: 'aborted' };
+
+/** What an API adds to the common start path. */
+export interface LaunchHooks {
+  /**
+   * Called with the rendered template objects and the record before anything is
+   * created: may complete the record (the Outpost face sets the service's
+   * address) or throw a DomainError to refuse the start.
+   */
+  beforeCreate?(objects: readonly KubeObject[], record: ServiceRecord): void;
+}
+
 /** Log tails read once per failed container (pod name + restart count). */
 const LOG_TAIL_CACHE_MAX = 5000;
 /** Services whose last poll time is kept (the oldest is forgotten first). */
@@ -88,6 +108,8 @@ export class ServiceManager implements ServiceApi {
   /** Anchors this process created, changed or deleted that its watch may not show yet, by anchor name. */
   readonly #own: OwnWrites<CachedService>;
   readonly #logTails = new Map<string, string>();
+  /** Log lines of running containers read for callers that ask for logs (Outpost `collect_logs`), with when they were read. */
+  readonly #recentLogs = new Map<string, { at: number; lines: string[] }>();
   /** When this replica last answered a poll, by anchor uid (metrics only: it changes no answer). */
   readonly #lastPoll = new Map<string, number>();
 
@@ -124,17 +146,134 @@ export class ServiceManager implements ServiceApi {
     return record && record.jhub_credential === credential && record.servername === servername ? { record, anchor } : undefined;
   }
 
+  /** The current start of a servername for this credential (the cache, one read on a miss). */
+  lookup(credential: string, servername: string): Promise<CachedService | undefined> {
+    return this.#find(credential, servername);
+  }
+
+  /**
+   * Waits until a start's main container is ready, has failed, or the start is
+   * gone (stopped, replaced), driven by the watch caches: no polling of the API.
+   * A failure comes with its log tail (one API call). `timeout` after `timeoutMs`
+   * with the verdict at that moment.
+   */
+  awaitOutcome(started: CachedService, timeoutMs: number, signal?: AbortSignal): Promise<Outcome> {
+    const { record, anchor } = started;
+    const uid = anchor.metadata.uid;
+    return new Promise<Outcome>((resolve) => {
+      let settled = false;
+      let checking = false;
+      let again = false;
+      const finish = (outcome: Outcome) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        unsubscribe();
+        signal?.removeEventListener('abort', onAbort);
+        resolve(outcome);
+      };
+      const current = () => {
+        const now = this.#cached(record.jhub_credential, record.servername);
+        return now && now.anchor.metadata.uid === uid ? now : undefined;
+      };
+      const check = async (): Promise<void> => {
+        if (settled) return;
+        if (checking) {
+          again = true;
+          return;
+        }
+        checking = true;
+        try {
+          const now = current();
+          if (!now || now.record.stop_pending) return finish({ kind: 'gone' });
+          const verdict = this.verdictOf(now.record, now.anchor);
+          if (verdict.state === 'running') return finish({ kind: 'running', service: now });
+          if (verdict.state === 'failed') return finish({ kind: 'failed', service: now, answer: await this.verdictWithLogs(now.record, now.anchor) });
+          if (verdict.state === 'stopping') return finish({ kind: 'gone' });
+        } catch (err) {
+          this.#deps.logger.debug({ uuidcode: record.servername, err: (err as Error).message }, 'checking a start\'s outcome failed; the next change checks again');
+        } finally {
+          checking = false;
+          if (again && !settled) {
+            again = false;
+            void check();
+          }
+        }
+      };
+      const onAbort = () => finish({ kind: 'aborted' });
+      const name = anchor.metadata.name;
+      const unsubscribe = this.#deps.cache.subscribe((changed) => {
+        if (changed === name) void check();
+      });
+      const timer = setTimeout(() => {
+        const now = current();
+        finish(now ? { kind: 'timeout', service: now, answer: withoutHints(this.verdictOf(now.record, now.anchor)) } : { kind: 'gone' });
+      }, timeoutMs);
+      timer.unref();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) onAbort();
+      void check();
+    });
+  }
+
+  /** The pods of one start as the cache holds them. */
+  podsOf(service: CachedService): PodView[] {
+    return this.#deps.cache.podsOf(service.anchor.metadata.name, service.record.start_id);
+  }
+
+  /** The exit code of the main container's last run, when it has exited. */
+  exitCodeOf(service: CachedService): number | undefined {
+    return exitCode(this.podsOf(service), this.#deps.config().services.container_main_name);
+  }
+
+  /**
+   * The last `lines` lines of the main container's log, read at most once per
+   * `maxAgeMs` per container run (the answer is kept meanwhile), so that a hub
+   * polling with logs costs a bounded number of API calls. Empty when the
+   * container has not run.
+   */
+  async logLines(service: CachedService, lines: number, maxAgeMs: number): Promise<string[]> {
+    const container = this.#deps.config().services.container_main_name;
+    const pod = mainPod(this.podsOf(service), container);
+    const status = pod?.status?.containerStatuses?.find((c) => c.name === container);
+    if (!pod || lines <= 0 || !hasRun(status)) return [];
+    const key = `${pod.metadata.name}/${container}/${status?.restartCount ?? 0}/${lines}`;
+    const now = this.#now();
+    const kept = this.#recentLogs.get(key);
+    if (kept && now - kept.at <= maxAgeMs) return kept.lines;
+    const text = await this.#deps.gateway.podLogTail(this.#ns, pod.metadata.name, container, lines);
+    const out = text.split('\n');
+    if (out.at(-1) === '') out.pop();
+    this.#recentLogs.delete(key);
+    this.#recentLogs.set(key, { at: now, lines: out.slice(-lines) });
+    if (this.#recentLogs.size > LOG_TAIL_CACHE_MAX) this.#recentLogs.delete(this.#recentLogs.keys().next().value as string);
+    return out.slice(-lines);
+  }
+
+  /** Every start of a credential, with its anchor, as the cache holds them. */
+  servicesOf(credential: string): CachedService[] {
+    return this.#deps.cache.byCredential(credential);
+  }
+
   list(principal: Principal): ServiceRecord[] {
     return this.#deps.cache.byCredential(principal.credential).map((s) => s.record);
   }
 
   async start(principal: Principal, headers: Record<string, string | string[] | undefined>, body: unknown): Promise<ServiceRecord> {
+    const parsed = parseStartRequest(headers, body, this.#deps.config().services);
+    if (Array.isArray(parsed)) throw invalidInput(...parsed);
+    return (await this.launch(principal, parsed)).record;
+  }
+
+  /** A start whose request an API has parsed (the seed's above, the Outpost face): the one path from admission on. */
+  async launch(principal: Principal, req: StartRequest, hooks: LaunchHooks = {}): Promise<CachedService> {
     const receivedAt = this.#now();
     const cfg = this.#deps.config();
-    const parsed = parseStartRequest(headers, body, cfg.services);
-    if (Array.isArray(parsed)) throw invalidInput(...parsed);
-    const req = parsed;
-    this.#deps.secrets?.add([...Object.values(req.env), ...(req.certs ? Object.values(req.certs) : [])]);
+    this.#deps.secrets?.add([
+      ...Object.values(req.env),
+      ...(req.certs ? Object.values(req.certs) : []),
+      ...Object.values(req.trustBundles ?? {}),
+    ]);
     const credential = principal.credential;
     const log = this.#deps.logger.child({ uuidcode: req.servername, credential, action: 'start', start_id: req.startId });
 
@@ -143,7 +282,7 @@ export class ServiceManager implements ServiceApi {
     const existing = this.#cached(credential, req.servername);
     if (existing && existing.record.start_id === req.startId && !existing.record.stop_pending) {
       log.info('start repeated with the same start_id: answering with the existing service');
-      return existing.record;
+      return existing;
     }
 
     const startRef = { credential, servername: req.servername, startId: req.startId, env: req.env };
@@ -152,7 +291,7 @@ export class ServiceManager implements ServiceApi {
     let prepared: PreparedService;
     try {
       // Render first: a bad template or user option changes nothing in the cluster.
-      prepared = await this.#prepare(cfg, credential, req, log, 'start', req.userOptions, admitted?.keywords);
+      prepared = await this.#prepare(cfg, credential, req, log, 'start', req.userOptions, { ...req.keywords, ...admitted?.keywords });
       admitted?.patchObjects(prepared.objects as Array<Record<string, unknown>>);
     } catch (err) {
       await release();
@@ -173,6 +312,7 @@ export class ServiceManager implements ServiceApi {
       stop_pending: false,
       namespace: this.#ns,
       objects: [],
+      ...(req.outpost ? { outpost: { ...req.outpost, service: '' } } : {}),
     };
     let objects: KubeObject[];
     try {
@@ -180,10 +320,13 @@ export class ServiceManager implements ServiceApi {
         name: prepared.names.envSecret, namespace: this.#ns, labels: prepared.labels,
         env: req.env, extraEnv: cfg.services.env, skip: cfg.services.env_skip, servername: req.servername, id: prepared.id,
       });
-      const certsSecret = cfg.services.ssl.enabled && req.certs
-        ? buildCertsSecret({ name: prepared.names.certsSecret, namespace: this.#ns, labels: prepared.labels, certs: req.certs })
+      // The seed API keeps the hub's certs when the site enables ssl; an Outpost hub sends them only when it runs internal_ssl.
+      const certsSecret = (cfg.services.ssl.enabled || req.outpost) && req.certs
+        ? buildCertsSecret({ name: prepared.names.certsSecret, namespace: this.#ns, labels: prepared.labels, certs: req.certs, trustBundles: req.trustBundles })
         : undefined;
       objects = [envSecret, ...(certsSecret ? [certsSecret] : []), ...(prepared.objects as KubeObject[])];
+      // The API's last word before anything exists (the Outpost face finds the service's address here).
+      hooks.beforeCreate?.(prepared.objects as KubeObject[], record);
     } catch (err) {
       await release();
       throw templateToDomain(err, cfg);
@@ -201,6 +344,7 @@ export class ServiceManager implements ServiceApi {
     let anchor: KubeObject;
     try {
       const created = await this.#createAnchor(record, annotations, receivedAt, log);
+      // The same start (same reservation key) won on another request: answer as it did.
       if ('existing' in created) return created.existing;
       anchor = created.anchor;
     } catch (err) {
@@ -251,7 +395,7 @@ export class ServiceManager implements ServiceApi {
     );
     log.info({ objects: record.objects.length }, 'service started');
     this.#deps.observer?.started?.(record, req, anchor);
-    return record;
+    return { record, anchor };
   }
 
   async #prepare(cfg: Config, credential: string, req: StartRequest, log: AppLogger, which: 'start' | 'update', userOptions: Record<string, unknown>, keywords?: Record<string, string>): Promise<PreparedService> {
@@ -272,7 +416,7 @@ export class ServiceManager implements ServiceApi {
    * that came while this request was on its way wins; an anchor being deleted is
    * waited for; any other start wins and this one is a conflict.
    */
-  async #createAnchor(record: ServiceRecord, annotations: Record<string, string>, receivedAt: number, log: AppLogger): Promise<{ anchor: KubeObject } | { existing: ServiceRecord }> {
+  async #createAnchor(record: ServiceRecord, annotations: Record<string, string>, receivedAt: number, log: AppLogger): Promise<{ anchor: KubeObject } | { existing: CachedService }> {
     const anchor = buildAnchor(this.#deps.env.deploymentName, this.#ns, record, annotations);
     // Retries without a pause where the apiserver's answer changed (deleted meanwhile, an old stop marker removed).
     const window = new RetryWindow({ intervalMs: 250, timeoutMs: 10_000 });
@@ -291,7 +435,7 @@ export class ServiceManager implements ServiceApi {
         continue;
       }
       const other = readRecord(current);
-      if (other && other.start_id === record.start_id && !other.stop_pending) return { existing: other };
+      if (other && other.start_id === record.start_id && !other.stop_pending) return { existing: { record: other, anchor: current } };
       if (current.metadata.deletionTimestamp) {
         await window.pause();
         continue;

@@ -27,10 +27,23 @@ export interface ProgressTarget {
   url: URL;
   token: string;
   tls?: { ca: string; cert: string; key: string };
+  /**
+   * An async start of the Outpost API: the hub's SetupTunnel URL, told the
+   * service's address once it is ready (the hub has no other way to learn it).
+   */
+  tunnelUrl?: URL;
 }
 
 /** Sends one event; resolves to the HTTP status. Rejects on network errors and timeouts. */
 export type ProgressSender = (target: ProgressTarget, event: HubProgressEvent, timeoutMs: number) => Promise<number>;
+
+/** Tells the hub's SetupTunnel API where a ready service is: `{"service": "host:port"}`. */
+export type TunnelSender = (target: ProgressTarget & { tunnelUrl: URL }, body: { service: string }, timeoutMs: number) => Promise<number>;
+
+/** The env key of a start's progress URL: the seed API's JUPYTERHUB_STATUS_URL, the Outpost API's JUPYTERHUB_EVENTS_URL. */
+export function progressUrlKey(record: Pick<ServiceRecord, 'outpost'>): string {
+  return record.outpost ? 'JUPYTERHUB_EVENTS_URL' : 'JUPYTERHUB_STATUS_URL';
+}
 
 /** Resolves JUPYTERHUB_STATUS_URL: absolute as it is, else relative to JUPYTERHUB_API_URL (EventBackendSpawner sends `users/progress/status/<user>/<server>`). */
 export function resolveStatusUrl(statusUrl: string, apiUrl: string | undefined): URL | undefined {
@@ -47,10 +60,15 @@ export function resolveStatusUrl(statusUrl: string, apiUrl: string | undefined):
 }
 
 /** The default sender: node's http(s) client, so an internal_ssl hub's CA and client certificate can be used. */
-export const postProgress: ProgressSender = (target, event, timeoutMs) =>
-  new Promise<number>((resolve, reject) => {
-    const body = JSON.stringify(event);
-    const secure = target.url.protocol === 'https:';
+export const postProgress: ProgressSender = (target, event, timeoutMs) => postJson(target, target.url, event, timeoutMs);
+
+/** The default SetupTunnel call, as postProgress. */
+export const postTunnel: TunnelSender = (target, body, timeoutMs) => postJson(target, target.tunnelUrl, body, timeoutMs);
+
+function postJson(target: ProgressTarget, url: URL, payload: unknown, timeoutMs: number): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const body = JSON.stringify(payload);
+    const secure = url.protocol === 'https:';
     const options: https.RequestOptions = {
       method: 'POST',
       headers: {
@@ -61,7 +79,7 @@ export const postProgress: ProgressSender = (target, event, timeoutMs) =>
       timeout: timeoutMs,
       ...(secure && target.tls ? { ca: target.tls.ca, cert: target.tls.cert, key: target.tls.key } : {}),
     };
-    const req = (secure ? https : http).request(target.url, options, (res) => {
+    const req = (secure ? https : http).request(url, options, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
       res.on('error', reject);
@@ -72,6 +90,7 @@ export const postProgress: ProgressSender = (target, event, timeoutMs) =>
     req.on('close', () => clearTimeout(timer));
     req.end(body);
   });
+}
 
 /**
  * The hub's progress target of a start, read back from its Secrets by a
@@ -80,16 +99,21 @@ export const postProgress: ProgressSender = (target, event, timeoutMs) =>
  * Secret when the start had one.
  */
 export async function progressTargetOf(gateway: Pick<KubeGateway, 'read'>, namespace: string, deploymentName: string, record: ServiceRecord): Promise<ProgressTarget | undefined> {
-  const env = await readStartSecret(gateway, namespace, record, ['JUPYTERHUB_STATUS_URL', 'JUPYTERHUB_API_URL', 'JUPYTERHUB_API_TOKEN']);
-  const url = resolveStatusUrl(env.JUPYTERHUB_STATUS_URL ?? '', env.JUPYTERHUB_API_URL);
+  const urlKey = progressUrlKey(record);
+  const env = await readStartSecret(gateway, namespace, record, [urlKey, 'JUPYTERHUB_API_URL', 'JUPYTERHUB_API_TOKEN', TUNNEL_URL_KEY]);
+  const url = resolveStatusUrl(env[urlKey] ?? '', env.JUPYTERHUB_API_URL);
   const token = env.JUPYTERHUB_API_TOKEN;
   if (!url || !token) return undefined;
+  const tunnelUrl = record.outpost?.async ? resolveStatusUrl(env[TUNNEL_URL_KEY] ?? '', env.JUPYTERHUB_API_URL) : undefined;
   const certsSecret = startNames({ id: serviceId(record.servername, record.start_id), deploymentName }).certsSecret;
   const certs = await readStartSecret(gateway, namespace, record, [CERTS_KEYS.certfile, CERTS_KEYS.cafile, CERTS_KEYS.keyfile], certsSecret);
   const [certfile, cafile, keyfile] = [certs[CERTS_KEYS.certfile], certs[CERTS_KEYS.cafile], certs[CERTS_KEYS.keyfile]];
   const tls = certfile && cafile && keyfile ? tlsFrom({ certfile, cafile, keyfile }) : undefined;
-  return { url, token, ...(tls ? { tls } : {}) };
+  return { url, token, ...(tls ? { tls } : {}), ...(tunnelUrl ? { tunnelUrl } : {}) };
 }
+
+/** The env key of the Outpost hub's SetupTunnel URL. */
+export const TUNNEL_URL_KEY = 'JUPYTERHUB_SETUPTUNNEL_URL';
 
 function tlsFrom(certs: Certs | undefined): ProgressTarget['tls'] {
   return certs ? { ca: certs.cafile, cert: certs.certfile, key: certs.keyfile } : undefined;
@@ -118,6 +142,8 @@ export interface ProgressReporterOptions {
   logger: AppLogger;
   /** Default: an HTTP(S) POST with `Authorization: token <JUPYTERHUB_API_TOKEN>`. */
   send?: ProgressSender;
+  /** Default: the same POST to the SetupTunnel URL. */
+  announce?: TunnelSender;
   /** Per request; default 5 s. */
   timeoutMs?: number;
   /** Events waiting per service; older progress events are dropped first. Default 8. */
@@ -137,6 +163,9 @@ export interface ProgressReporterOptions {
   now?: () => number;
 }
 
+/** One call to the hub: a progress event, or (async Outpost starts, once ready) the service's address. */
+type Delivery = { event: HubProgressEvent } | { tunnel: { service: string } };
+
 /** A start this process sends events for. */
 interface Sending {
   uid: string;
@@ -144,7 +173,7 @@ interface Sending {
   startId: string;
   target: ProgressTarget | undefined;
   where: string;
-  queue: HubProgressEvent[];
+  queue: Delivery[];
   sending: boolean;
   failures: number;
   notBefore: number;
@@ -164,7 +193,7 @@ const PROGRESS_LOG_MAX = 20;
  * on the anchor, so the hub sees exactly what later polls answer.
  */
 export class ProgressReporter implements ServiceObserver {
-  readonly #o: Required<Omit<ProgressReporterOptions, 'send'>> & { send: ProgressSender };
+  readonly #o: Required<Omit<ProgressReporterOptions, 'send' | 'announce'>> & { send: ProgressSender; announce: TunnelSender };
   /**
    * The starts this process took, by anchor uid: the hub's target (its token is never written
    * elsewhere) and when the start was answered (the hub's own event comes with the answer, ours after it).
@@ -182,6 +211,7 @@ export class ProgressReporter implements ServiceObserver {
   constructor(opts: ProgressReporterOptions) {
     this.#o = {
       send: postProgress,
+      announce: postTunnel,
       timeoutMs: 5000,
       queueLimit: 8,
       maxFailures: 3,
@@ -208,7 +238,8 @@ export class ProgressReporter implements ServiceObserver {
     if (this.#closed) return;
     const url = resolveStatusUrl(request.statusUrl, request.env.JUPYTERHUB_API_URL);
     const tls = tlsFrom(request.certs);
-    const target = url && request.apiToken ? { url, token: request.apiToken, ...(tls ? { tls } : {}) } : undefined;
+    const tunnelUrl = record.outpost?.async ? resolveStatusUrl(request.env[TUNNEL_URL_KEY] ?? '', request.env.JUPYTERHUB_API_URL) : undefined;
+    const target = url && request.apiToken ? { url, token: request.apiToken, ...(tls ? { tls } : {}), ...(tunnelUrl ? { tunnelUrl } : {}) } : undefined;
     if (!target) this.#o.logger.debug({ uuidcode: record.servername }, 'no usable JUPYTERHUB_STATUS_URL (or no token): no progress events for this start');
     const now = this.#o.now();
     // Starts that never reached a final step (stopped while starting) are forgotten after maxAgeMs.
@@ -259,8 +290,10 @@ export class ProgressReporter implements ServiceObserver {
     let verdict: Verdict;
     if (judged) {
       if (judged.running) return undefined;
-      // A failure goes out once the sweeper has recorded it (with its log tail).
+      // A failure goes out once the sweeper has recorded it (with its log tail) ...
       if (!lc.failure) return undefined;
+      // ... except for a synchronous Outpost start: its answer (419) carries the failure.
+      if (record.outpost && !record.outpost.async) return undefined;
       verdict = judged;
     } else {
       verdict = this.#o.liveVerdict(record, anchor);
@@ -321,7 +354,10 @@ export class ProgressReporter implements ServiceObserver {
     // Lost: another replica claimed, or the anchor changed; the watch brings the new state.
     if (typeof claim === 'string') return;
     const sending = await this.#sendingFor(service, mine);
-    if (sending) this.#enqueue(sending, hubEvent(step));
+    if (!sending) return;
+    this.#enqueue(sending, { event: hubEvent(step) });
+    const tunnel = sending.target?.tunnelUrl;
+    if (step.step === 'ready' && tunnel && record.outpost?.service) this.#enqueue(sending, { tunnel: { service: record.outpost.service } });
   }
 
   async #sendingFor(service: { record: ServiceRecord; anchor: KubeObject }, mine: boolean): Promise<Sending | undefined> {
@@ -365,8 +401,8 @@ export class ProgressReporter implements ServiceObserver {
     }
   }
 
-  #enqueue(s: Sending, event: HubProgressEvent): void {
-    s.queue.push(event);
+  #enqueue(s: Sending, delivery: Delivery): void {
+    s.queue.push(delivery);
     // Drop the oldest progress event; a final one (the last queued) always stays.
     while (s.queue.length > this.#o.queueLimit) s.queue.shift();
     this.#pump(s);
@@ -384,17 +420,21 @@ export class ProgressReporter implements ServiceObserver {
       s.timer.unref();
       return;
     }
-    const event = s.queue.shift() as HubProgressEvent;
+    const delivery = s.queue.shift() as Delivery;
     s.sending = true;
-    const log = () => this.#o.logger.child({ uuidcode: s.servername, start_id: s.startId, hub: s.where, progress: event.progress });
+    const what = 'event' in delivery ? { progress: delivery.event.progress } : { setup_tunnel: delivery.tunnel.service };
+    const log = () => this.#o.logger.child({ uuidcode: s.servername, start_id: s.startId, hub: s.where, ...what });
     const target = s.target as ProgressTarget;
-    this.#o
-      .send(target, event, this.#o.timeoutMs)
+    const call = 'event' in delivery
+      ? this.#o.send(target, delivery.event, this.#o.timeoutMs)
+      : this.#o.announce(target as ProgressTarget & { tunnelUrl: URL }, delivery.tunnel, this.#o.timeoutMs);
+    call
       .then(
         (status) => {
           if (status >= 200 && status < 300) {
             s.failures = 0;
-            log().debug('progress event delivered');
+            if ('event' in delivery) log().debug('progress event delivered');
+            else log().info('the hub was told where the service is (SetupTunnel)');
             return;
           }
           s.failures++;
@@ -414,7 +454,7 @@ export class ProgressReporter implements ServiceObserver {
           log().info({ failures: s.failures }, 'giving up progress events for this start');
           s.queue.length = 0;
         }
-        const final = event.failed === true || /Service is ready/.test(event.html_message);
+        const final = 'event' in delivery ? (delivery.event.failed === true || (/Service is ready/.test(delivery.event.html_message) && !s.target?.tunnelUrl)) : true;
         if (final || s.queue.length === 0) this.#forgetLater(s.uid, final);
         this.#pump(s);
       })

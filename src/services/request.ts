@@ -3,6 +3,7 @@
 // answers they know.
 import type { ServicesConfig } from '../config/schema.js';
 import { validateServername, validateStartId } from '../templates/names.js';
+import type { OutpostOrigin } from './types.js';
 
 export interface Certs {
   keyfile: string;
@@ -18,9 +19,16 @@ export interface StartRequest {
   userId: number;
   /** Every env value of the body as a string, plus access-token and custom headers. */
   env: Record<string, string>;
+  /** Where progress events go (the seed's JUPYTERHUB_STATUS_URL, the Outpost's JUPYTERHUB_EVENTS_URL). */
   statusUrl: string;
   apiToken: string;
   certs: Certs | undefined;
+  /** internal_ssl trust bundles (Outpost API): name → PEM, kept in the certs Secret beside the certs. */
+  trustBundles?: Record<string, string>;
+  /** Template keywords the API adds for this start (the Outpost's `misc`: `<port>`, ...). */
+  keywords?: Record<string, string>;
+  /** Starts of the Outpost API: the hub's words, kept on the record. */
+  outpost?: Omit<OutpostOrigin, 'service'>;
 }
 
 export type HeaderBag = Record<string, string | string[] | undefined>;

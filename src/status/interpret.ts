@@ -50,6 +50,11 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
 }
 
+/** The inverse of escapeHtml (for readers that show the detail as text, or escape it again at their edge). */
+export function unescapeHtml(text: string): string {
+  return text.replace(/&(amp|lt|gt|quot|#39);/g, (_m, name: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[name] ?? '');
+}
+
 function time(value: unknown): number {
   if (value instanceof Date) return value.getTime();
   if (typeof value === 'string') return Date.parse(value) || 0;
@@ -138,4 +143,14 @@ export function interpret(input: StatusInput, policy: StatusPolicy): Verdict {
   }
   if (failing && !main.ready) return failed('Service cannot start');
   return { running: true, state: main.ready ? 'running' : 'starting', details: { error: '', detailed_error: '' } };
+}
+
+/**
+ * The exit code of the main container's last run (what an Outpost answers as a
+ * poll's `status`), or undefined when it has not exited.
+ */
+export function exitCode(pods: readonly PodView[], mainContainer: string): number | undefined {
+  const pod = mainPod(pods, mainContainer);
+  const main = pod?.status?.containerStatuses?.find((c) => c.name === mainContainer);
+  return main?.state?.terminated?.exitCode ?? main?.lastState?.terminated?.exitCode;
 }

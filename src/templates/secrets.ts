@@ -77,6 +77,13 @@ export interface CertsInput {
 
 export interface CertsSecretInput extends SecretCommon {
   certs: unknown;
+  /** internal_ssl trust bundles (Outpost API: `internal_trust_bundles`), name → PEM; each under {@link trustBundleKey}. */
+  trustBundles?: Readonly<Record<string, string>> | undefined;
+}
+
+/** The certs Secret's key of a trust bundle: `hub-ca` → `JUPYTERHUB_TRUST_BUNDLE_HUB_CA`. */
+export function trustBundleKey(name: string): string {
+  return `JUPYTERHUB_TRUST_BUNDLE_${name.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}`;
 }
 
 /**
@@ -100,9 +107,15 @@ export function buildCertsSecret(input: CertsSecretInput): KubeObject {
   for (const k of ['keyfile', 'certfile', 'cafile'] as const) {
     if (typeof c[k] !== 'string' || c[k] === '') throw new TemplateError('bad_value', `Missing key in input data: certs.${k}`);
   }
-  return secretShell(input, {
+  const bundles: Record<string, string> = {};
+  for (const [name, pem] of Object.entries(input.trustBundles ?? {})) {
+    if (typeof pem !== 'string') throw new TemplateError('bad_value', `internal_trust_bundles.${name} must be a string`);
+    bundles[trustBundleKey(name)] = pem;
+  }
+  return secretShell(input, sorted({
+    ...bundles,
     [CERTS_KEYS.certfile]: c.certfile as string,
     [CERTS_KEYS.cafile]: c.cafile as string,
     [CERTS_KEYS.keyfile]: c.keyfile as string,
-  });
+  }));
 }

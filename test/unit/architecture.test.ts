@@ -20,6 +20,7 @@ export const LAYERS: Readonly<Record<string, number>> = {
   auth: 2,
   notify: 2,
   flavors: 2,
+  outpost: 2,
   kube: 1,
   templates: 1,
   status: 1,
