@@ -15,8 +15,10 @@ set -euo pipefail
 
 # Pinned versions: change them here, the stamp makes every machine follow.
 PINS=(
-  "jupyterhub==5.5.4"
+  "jupyterhub==6.1.1"
   "jupyterhub-backendspawner==0.4.0"
+  # The Outpost API's client (test/e2e/outpost.test.ts); it brings jupyterhub-forwardbasespawner.
+  "jupyterhub-outpostspawner==2.2.13"
   # backendspawner's EventBackendSpawner imports it but does not declare it.
   "async_generator==1.10"
   # jupyterhub-singleuser needs a Jupyter server (the e2e test runs it as the

@@ -19,7 +19,7 @@ import { parseOutpostStart, type OutpostStart } from './request.js';
 import { credentialSettings } from './settings.js';
 
 /** What the face needs of the engine (ServiceManager fits). */
-export type OutpostEngine = Pick<ServiceManager, 'launch' | 'lookup' | 'awaitOutcome' | 'verdictOf' | 'exitCodeOf' | 'logLines' | 'stop' | 'servicesOf'>;
+export type OutpostEngine = Pick<ServiceManager, 'launch' | 'lookup' | 'awaitOutcome' | 'answered' | 'verdictOf' | 'exitCodeOf' | 'logLines' | 'stop' | 'servicesOf'>;
 
 /** A start's answer: the address (empty for an async start, which tells the hub later). */
 export interface StartAnswer {
@@ -70,6 +70,9 @@ export interface OutpostFaceDeps {
   now?: () => number;
 }
 
+/** Past the ready timeout, how long a synchronous start may take to be answered before it counts as interrupted. */
+const ANSWER_SLACK_MS = 5_000;
+
 /** Failed starts: the words the hub shows, and the detail (events and log tail) as plain text beside them. */
 const startFailed = (error: string, escapedDetail: string) => new DomainError('failed', error, { detail: unescapeHtml(escapedDetail) });
 
@@ -91,10 +94,17 @@ export class OutpostFace implements OutpostApi {
   async start(principal: Principal, headers: Record<string, string | string[] | undefined>, body: unknown, signal?: AbortSignal): Promise<StartAnswer> {
     const cfg = this.#d.config();
     const start = parseOutpostStart(body, headers, credentialSettings(cfg.outpost, principal.credential));
-    const started = await this.#d.engine.launch(principal, this.#engineRequest(start), this.#hooks(start));
+    const readyMs = cfg.outpost.ready_timeout_seconds * 1000;
+    const started = await this.#d.engine.launch(principal, this.#engineRequest(start), this.#hooks(start, readyMs));
     if (start.async) return { async: true, service: '' };
-    const outcome = await this.#d.engine.awaitOutcome(started, cfg.outpost.ready_timeout_seconds * 1000, signal);
-    if (outcome.kind === 'running') return { async: false, service: outcome.service.record.outpost?.service ?? '' };
+    const outcome = await this.#d.engine.awaitOutcome(started, readyMs, signal);
+    if (outcome.kind === 'running') {
+      if (await this.#d.engine.answered(outcome.service)) return { async: false, service: outcome.service.record.outpost?.service ?? '' };
+      // Ended between ready and the answer (a stop, a recorded failure): answer what it is now.
+      const now = await this.#d.engine.lookup(principal.credential, started.record.servername);
+      const verdict = now && now.anchor.metadata.uid === started.anchor.metadata.uid ? this.#d.engine.verdictOf(now.record, now.anchor) : undefined;
+      throw await this.#failedStart(principal, started, now && verdict?.state === 'failed' ? { kind: 'failed', service: now, answer: verdict } : { kind: 'gone' }, cfg.outpost.ready_timeout_seconds);
+    }
     throw await this.#failedStart(principal, started, outcome, cfg.outpost.ready_timeout_seconds);
   }
 
@@ -117,8 +127,10 @@ export class OutpostFace implements OutpostApi {
     };
   }
 
-  #hooks(start: OutpostStart): LaunchHooks {
+  #hooks(start: OutpostStart, readyMs: number): LaunchHooks {
     return {
+      // A synchronous start is the hub's only once it is answered: if this process dies first, the start is removed.
+      ...(start.async ? {} : { answerWithinMs: readyMs + ANSWER_SLACK_MS }),
       beforeCreate: (objects, record) => {
         const service = serviceAddress(objects, { namespace: this.#d.namespace, port: start.port, dnsNameTemplate: start.dnsNameTemplate });
         if (record.outpost) record.outpost.service = service;

@@ -33,9 +33,16 @@ export const ANNOTATIONS = {
   progressLog: 'k8smgr.io/progress-log',
   /** On a stop marker: ISO time of the DELETE that found no start (see stopMarker). */
   stopRequested: 'k8smgr.io/stop-requested',
+  /**
+   * ISO time by which a start that answers only when its service is ready (a
+   * synchronous Outpost start) must have answered; removed when it answered.
+   * Past it, or when its creator restarted, nobody will tell the hub: interrupted.
+   */
+  answerBy: 'k8smgr.io/answer-by',
 } as const;
 
 export const INTERRUPTED_MESSAGE = 'Start interrupted, please start again';
+const UNANSWERED = 'the start was not answered in time (the replica that took it stopped)';
 
 export interface Lifecycle {
   phase: 'creating' | 'created' | undefined;
@@ -48,6 +55,7 @@ export interface Lifecycle {
   stopAt: number | undefined;
   stopReason: string | undefined;
   progress: string | undefined;
+  answerBy: number | undefined;
   deleting: boolean;
 }
 
@@ -81,6 +89,7 @@ export function lifecycleOf(anchor: Pick<KubeObject, 'metadata'>): Lifecycle {
     stopAt: time(a[ANNOTATIONS.stopAt]),
     stopReason: a[ANNOTATIONS.stopReason] || undefined,
     progress: a[ANNOTATIONS.progress] || undefined,
+    answerBy: time(a[ANNOTATIONS.answerBy]),
     deleting: Boolean(anchor.metadata.deletionTimestamp),
   };
 }
@@ -101,6 +110,7 @@ export function judgeLifecycle(lc: Lifecycle, now: number): PollAnswer | undefin
   if (lc.failure) return { running: false, state: 'failed', details: lc.failure };
   if (lc.stopAt !== undefined && now >= lc.stopAt) return answer('failed', lc.stopReason ?? 'Service reached its stop time');
   if (lc.interrupted) return answer('failed', INTERRUPTED_MESSAGE, lc.interrupted);
+  if (lc.answerBy !== undefined && now > lc.answerBy) return answer('failed', INTERRUPTED_MESSAGE, UNANSWERED);
   if (lc.phase === 'creating') {
     if (lc.creatingUntil !== undefined && now > lc.creatingUntil) {
       return answer('failed', INTERRUPTED_MESSAGE, 'the start did not finish creating its objects in time (the replica that took it stopped)');
@@ -112,7 +122,8 @@ export function judgeLifecycle(lc: Lifecycle, now: number): PollAnswer | undefin
 
 /** True when the start's objects are being created by `self`'s predecessor: a replica restarted mid-start. */
 export function interruptedByRestart(lc: Lifecycle, self: { replica: string; boot: string }): boolean {
-  if (lc.phase !== 'creating' || !lc.createdBy || lc.interrupted || lc.failure) return false;
+  // Still creating, or created but not yet answered (only its creator could answer).
+  if ((lc.phase !== 'creating' && lc.answerBy === undefined) || !lc.createdBy || lc.interrupted || lc.failure) return false;
   const at = lc.createdBy.lastIndexOf('/');
   const replica = at >= 0 ? lc.createdBy.slice(0, at) : lc.createdBy;
   const boot = at >= 0 ? lc.createdBy.slice(at + 1) : '';
@@ -144,7 +155,7 @@ export function nextChore(lc: Lifecycle, live: PollAnswer['state'], now: number,
   if (lc.deleting) return undefined;
   if (interruptedByRestart(lc, self)) return { kind: 'mark-interrupted', reason: 'the manager that took this start restarted before it finished creating the objects' };
   const ended = lc.failure !== undefined || (lc.stopAt !== undefined && now >= lc.stopAt) || lc.interrupted !== undefined
-    || (lc.phase === 'creating' && lc.creatingUntil !== undefined && now > lc.creatingUntil);
+    || (lc.phase === 'creating' && lc.creatingUntil !== undefined && now > lc.creatingUntil) || unanswered(lc, now);
   if (!ended) return live === 'failed' && lc.phase !== 'creating' ? { kind: 'record-failure' } : undefined;
   if (lc.failure === undefined) return { kind: 'record-failure' };
   const since = lc.failedAt ?? now;
@@ -154,12 +165,17 @@ export function nextChore(lc: Lifecycle, live: PollAnswer['state'], now: number,
     if (policy.failedCleanupSeconds < 0) return undefined;
     return now - since >= policy.failedCleanupSeconds * 1000 ? { kind: 'clean-up' } : undefined;
   }
-  if (policy.failedRetentionSeconds >= 0 && now - since >= policy.failedRetentionSeconds * 1000) return { kind: 'remove' };
+  // A start the hub never heard of (it ended before its answer) has nobody to answer: its anchor goes too.
+  if (lc.answerBy !== undefined || (policy.failedRetentionSeconds >= 0 && now - since >= policy.failedRetentionSeconds * 1000)) return { kind: 'remove' };
   return undefined;
 }
 
 function endedOnPurpose(lc: Lifecycle, now: number): boolean {
-  return lc.interrupted !== undefined || (lc.stopAt !== undefined && now >= lc.stopAt) || (lc.phase === 'creating' && lc.creatingUntil !== undefined && now > lc.creatingUntil);
+  return lc.interrupted !== undefined || (lc.stopAt !== undefined && now >= lc.stopAt) || (lc.phase === 'creating' && lc.creatingUntil !== undefined && now > lc.creatingUntil) || unanswered(lc, now);
+}
+
+function unanswered(lc: Lifecycle, now: number): boolean {
+  return lc.answerBy !== undefined && now > lc.answerBy;
 }
 
 /** When nextChore may change its mind by the clock alone (ms from now), for the sweeper's timer. */
@@ -167,6 +183,7 @@ export function nextDeadline(lc: Lifecycle, now: number, policy: ChorePolicy): n
   const candidates: number[] = [];
   if (lc.phase === 'creating' && lc.creatingUntil !== undefined && !lc.failure) candidates.push(lc.creatingUntil + 1);
   if (lc.stopAt !== undefined && !lc.failure) candidates.push(lc.stopAt);
+  if (lc.answerBy !== undefined && !lc.failure) candidates.push(lc.answerBy + 1);
   if (lc.failedAt !== undefined && lc.cleanedUp === undefined && policy.failedCleanupSeconds >= 0) candidates.push(lc.failedAt + policy.failedCleanupSeconds * 1000);
   if (lc.failedAt !== undefined && policy.failedRetentionSeconds >= 0) candidates.push(lc.failedAt + policy.failedRetentionSeconds * 1000);
   const future = candidates.filter((t) => t > now);

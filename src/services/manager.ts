@@ -83,6 +83,13 @@ export interface LaunchHooks {
    * address) or throw a DomainError to refuse the start.
    */
   beforeCreate?(objects: readonly KubeObject[], record: ServiceRecord): void;
+  /**
+   * The API answers only once the service is ready, within this many ms after
+   * the objects exist, and calls answered() then. Until it does, the start is
+   * its creator's: if the creator dies, the start is interrupted and removed
+   * (the hub never heard of it), not left running.
+   */
+  answerWithinMs?: number;
 }
 
 /** Log tails read once per failed container (pod name + restart count). */
@@ -216,6 +223,27 @@ export class ServiceManager implements ServiceApi {
     });
   }
 
+  /**
+   * A start launched with `answerWithinMs` has answered the hub: from now on it
+   * is the hub's like any other. False when the start was stopped or has ended
+   * meanwhile (the answer must then be its failure).
+   */
+  async answered(service: CachedService): Promise<boolean> {
+    let anchor: KubeObject | undefined = service.anchor;
+    for (let attempt = 0; attempt < 5 && anchor; attempt++) {
+      if (anchor.metadata.uid !== service.anchor.metadata.uid || judgeLifecycle(lifecycleOf(anchor), this.#now())?.running === false) return false;
+      const done = await this.#deps.gateway.annotate<KubeObject>(anchor, { [ANNOTATIONS.answerBy]: null }, { resourceVersion: anchor.metadata.resourceVersion ?? '' });
+      if (done === 'gone') return false;
+      if (done !== 'conflict') {
+        this.#own.wrote(done.metadata.name, { record: service.record, anchor: done });
+        return true;
+      }
+      // Another writer (a progress claim) came first: read and try again.
+      anchor = await this.#deps.gateway.read<KubeObject>(service.anchor);
+    }
+    return false;
+  }
+
   /** The pods of one start as the cache holds them. */
   podsOf(service: CachedService): PodView[] {
     return this.#deps.cache.podsOf(service.anchor.metadata.name, service.record.start_id);
@@ -340,6 +368,7 @@ export class ServiceManager implements ServiceApi {
       [ANNOTATIONS.phase]: 'creating',
       [ANNOTATIONS.createdBy]: `${identity.replica}/${identity.boot}`,
       [ANNOTATIONS.creatingUntil]: new Date(deadline).toISOString(),
+      ...(hooks.answerWithinMs !== undefined ? { [ANNOTATIONS.answerBy]: new Date(deadline + hooks.answerWithinMs).toISOString() } : {}),
     };
     let anchor: KubeObject;
     try {

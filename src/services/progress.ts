@@ -164,7 +164,17 @@ export interface ProgressReporterOptions {
 }
 
 /** One call to the hub: a progress event, or (async Outpost starts, once ready) the service's address. */
-type Delivery = { event: HubProgressEvent } | { tunnel: { service: string } };
+type Delivery = ({ event: HubProgressEvent } | { tunnel: { service: string } }) & {
+  /** Hold the next delivery back this long (the hub's progress page must show this one first). */
+  pauseAfterMs?: number;
+};
+
+/**
+ * How long an Outpost start's failure cause stays the newest event before the failed event ends
+ * the spawn: the spawner looks at its events once a second (yield_wait_seconds) and stops listing
+ * them when the spawn is cancelled; OutpostSpawner itself waits twice that after its own cause.
+ */
+const CAUSE_SHOWN_MS = 2_000;
 
 /** A start this process sends events for. */
 interface Sending {
@@ -355,7 +365,11 @@ export class ProgressReporter implements ServiceObserver {
     if (typeof claim === 'string') return;
     const sending = await this.#sendingFor(service, mine);
     if (!sending) return;
-    this.#enqueue(sending, { event: hubEvent(step) });
+    const event = hubEvent(step);
+    // The OutpostSpawner's hub keeps a failed event aside (it only cancels the spawn) and shows
+    // its own words: the cause goes first as a progress event, which the progress page lists.
+    if (event.failed && record.outpost) this.#enqueue(sending, { event: { progress: 99, html_message: event.html_message }, pauseAfterMs: CAUSE_SHOWN_MS });
+    this.#enqueue(sending, { event });
     const tunnel = sending.target?.tunnelUrl;
     if (step.step === 'ready' && tunnel && record.outpost?.service) this.#enqueue(sending, { tunnel: { service: record.outpost.service } });
   }
@@ -450,6 +464,7 @@ export class ProgressReporter implements ServiceObserver {
       )
       .finally(() => {
         s.sending = false;
+        if (delivery.pauseAfterMs) s.notBefore = this.#o.now() + delivery.pauseAfterMs;
         if (s.failures >= this.#o.maxFailures) {
           log().info({ failures: s.failures }, 'giving up progress events for this start');
           s.queue.length = 0;

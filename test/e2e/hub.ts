@@ -65,17 +65,24 @@ export interface HubProcess {
   stop(): Promise<void>;
 }
 
+/** Which spawner the hub uses: the example config it loads and the test's additions. */
+export const HUB_CONFIGS = {
+  backend: { example: 'examples/jupyterhub_config.py', test: 'test/e2e/jupyterhub_test_config.py' },
+  outpost: { example: 'examples/jupyterhub_outpost_config.py', test: 'test/e2e/jupyterhub_outpost_test_config.py' },
+} as const;
+
 /** Starts a hub; with `state` (from an earlier HubProcess) it is that hub restarted: same database, same ports. */
-export async function startHub(opts: { venv: string; env: Record<string, string>; readyTimeoutMs?: number; state?: HubState }): Promise<HubProcess> {
+export async function startHub(opts: { venv: string; env: Record<string, string>; readyTimeoutMs?: number; state?: HubState; config?: keyof typeof HUB_CONFIGS }): Promise<HubProcess> {
+  const files = HUB_CONFIGS[opts.config ?? 'backend'];
   const kept = opts.state ?? { dir: mkdtempSync(path.join(tmpdir(), 'k8smgr-hub-')), proxyPort: await freePort(), hubPort: await freePort(), apiPort: await freePort() };
   const { dir: state, proxyPort, hubPort, apiPort } = kept;
   let out = '';
-  const child = spawn(path.join(opts.venv, 'bin', 'jupyterhub'), ['-f', path.join(repoRoot, 'test/e2e/jupyterhub_test_config.py')], {
+  const child = spawn(path.join(opts.venv, 'bin', 'jupyterhub'), ['-f', path.join(repoRoot, files.test)], {
     cwd: state,
     env: {
       PATH: `${path.join(opts.venv, 'bin')}:${path.dirname(process.execPath)}:${process.env.PATH ?? ''}`,
       HOME: process.env.HOME ?? state,
-      K8SMGR_EXAMPLE_CONFIG: path.join(repoRoot, 'examples/jupyterhub_config.py'),
+      K8SMGR_EXAMPLE_CONFIG: path.join(repoRoot, files.example),
       K8SMGR_HUB_STATE: state,
       K8SMGR_HUB_PROXY_PORT: String(proxyPort),
       K8SMGR_HUB_PORT: String(hubPort),

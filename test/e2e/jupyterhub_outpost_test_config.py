@@ -1,0 +1,83 @@
+# The Outpost e2e test's hub: examples/jupyterhub_outpost_config.py as it is
+# (the unmodified OutpostSpawner), plus what a test on one machine needs
+# (ports, state in a temporary folder, the dummy authenticator) and, through
+# the spawner's own hooks, the one change for the simulated nodes: the
+# single-user server of a pod listens on 127.0.0.1 at the port the hub chose
+# (test/e2e/singleuser.ts runs it), not at the Kubernetes Service the manager
+# answers with. The answer itself is recorded, so the test can check it.
+import json
+import os
+
+
+c = get_config()  # noqa: F821
+load_subconfig(os.environ["K8SMGR_EXAMPLE_CONFIG"])  # noqa: F821
+
+state = os.environ["K8SMGR_HUB_STATE"]
+c.JupyterHub.ip = "127.0.0.1"
+c.JupyterHub.port = int(os.environ["K8SMGR_HUB_PROXY_PORT"])
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = int(os.environ["K8SMGR_HUB_PORT"])
+c.JupyterHub.db_url = f"sqlite:///{state}/jupyterhub.sqlite"
+c.JupyterHub.cookie_secret_file = f"{state}/jupyterhub_cookie_secret"
+c.JupyterHub.pid_file = f"{state}/jupyterhub.pid"
+c.ConfigurableHTTPProxy.command = [os.environ["K8SMGR_CHP"]]
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{os.environ['K8SMGR_HUB_PROXY_API_PORT']}"
+c.ConfigurableHTTPProxy.pid_file = f"{state}/proxy.pid"
+c.ConfigurableHTTPProxy.should_start = True
+c.JupyterHub.authenticator_class = "dummy"
+c.JupyterHub.log_level = "DEBUG"
+c.JupyterHub.tornado_settings = {"slow_spawn_timeout": 0}
+# A hub restart leaves the users' servers running (as on Kubernetes, Zero to JupyterHub's default).
+c.JupyterHub.cleanup_servers = False
+
+c.OutpostSpawner.custom_poll_interval = 2_000
+c.OutpostSpawner.http_timeout = 60
+c.OutpostSpawner.start_timeout = 120
+# A spawn with {"async": "1"} in its options starts with `execution-type: async`.
+c.OutpostSpawner.start_async = lambda spawner: spawner.user_options.get("async") == "1"
+
+ANSWERS = os.path.join(state, "outpost-answers.jsonl")
+
+
+def record(kind, spawner, value):
+    with open(ANSWERS, "a") as f:
+        f.write(json.dumps({"kind": kind, "user": spawner.user.name, "user_id": spawner.user.id, "server": spawner.name, "start_id": spawner.start_id, "value": value}) + "\n")
+
+
+def pre_spawn_hook(spawner):
+    # The hub's user id (what the manager labels the user's objects with), for the test.
+    record("spawn", spawner, "")
+
+
+c.OutpostSpawner.pre_spawn_hook = pre_spawn_hook
+
+
+def update_start_response(spawner, service):
+    # What the manager answered (host:port of the Service its template made).
+    record("start_response", spawner, service)
+    return service
+
+
+def update_expected_path(spawner, url):
+    # The simulated pod's stand-in listens on 127.0.0.1 at the hub's port.
+    return f"http://127.0.0.1:{spawner.port}"
+
+
+c.OutpostSpawner.update_start_response = update_start_response
+c.OutpostSpawner.update_expected_path = update_expected_path
+
+
+# An async start learns its address through the hub's SetupTunnel API (called by the manager
+# when the service is ready): the default would ssh to a jump node; here it is recorded.
+async def ssh_custom_forward(spawner, port_forward_info):
+    record("setuptunnel", spawner, port_forward_info.get("service", ""))
+    return None
+
+
+async def ssh_custom_forward_remove(spawner, port_forward_info):
+    return None
+
+
+c.OutpostSpawner.ssh_custom_forward = ssh_custom_forward
+c.OutpostSpawner.ssh_custom_forward_remove = ssh_custom_forward_remove
+c.OutpostSpawner.svc_create = False
