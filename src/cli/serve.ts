@@ -102,7 +102,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
     gateway, namespace: env.managerNamespace, deploymentName: env.deploymentName, identity, timings: env.lease, presence, log: logger,
     userjobsConfigured: async () => userjobs.manager.enabled && (await userjobs.manager.systems()).length > 0,
   });
-  // First: a process is present before it takes a start (another replica reads "no record" as "stopped").
+  // Before anything that takes a start: a process is present first (another replica reads "no record" as "stopped").
   background.add({ name: 'presence', start: () => presence.start(), stop: () => presence.stop() });
   const logs = new LogAdmin({ gateway, namespace: env.managerNamespace, name: `${env.deploymentName}-logging`, hub, logger });
   background.add({ name: 'logging', start: () => logs.start(), details: () => ({ synced: logs.status().synced }), stop: () => logs.stop() });

@@ -167,10 +167,6 @@ export class LeaderElector {
     return this.#o.identity;
   }
 
-  get timings(): LeaseTimings {
-    return this.#t;
-  }
-
   /**
    * True while this process holds the Lease and renewed it within the renew
    * deadline, by the clock now: a process that was frozen past the deadline
