@@ -253,7 +253,7 @@ export async function adminRoutes(app: App, parts: AdminParts): Promise<void> {
   app.get('/admin/api/replicas', { schema: hidden, ...check }, async () => {
     const source = deps.replicas;
     const self = deps.identity;
-    if (!source) return { mode: 'single replica', self, replicas: [{ name: self.name, self: true, ready: true }], leaseHolder: null };
+    if (!source) return { mode: 'single replica', self, replicas: [{ name: self.name, ...(self.process ? { process: self.process } : {}), self: true, ready: true }], leaseHolder: null };
     const replicas = await source.replicas();
     return { mode: 'replicas', self, replicas, leaseHolder: source.leaseHolder?.() ?? null };
   });

@@ -53,29 +53,39 @@ export interface AdminUserjobs {
   };
 }
 
-/** One replica of the manager, as a `replicas` source reports it. */
+/** One process of the manager, as a `replicas` source reports it. */
 export interface ReplicaInfo {
+  /** The replica's name (POD_NAME, else the host's): two processes may share it. */
   name: string;
+  /** The process's random id, drawn at its start (not the OS pid): tells processes of one name apart. */
+  process?: string;
   /** This process. */
   self?: boolean;
   ready?: boolean;
-  /** ISO time the replica was last heard of. */
+  /** False once its presence record expired (gone; listed until the record is removed). */
+  live?: boolean;
+  /** ISO time the process was last heard of. */
   lastSeen?: string;
   holdsLease?: boolean;
   address?: string;
+  pid?: number;
+  started?: string;
 }
 
 /**
- * Which replicas serve and which holds the Lease: optional. Without one the page
+ * Which processes serve and which holds the Lease: optional. Without one the page
  * shows "single replica" and this process's identity.
  */
 export interface ReplicaSource {
   replicas(): ReplicaInfo[] | Promise<ReplicaInfo[]>;
+  /** The Lease's holderIdentity, `<replica>_<process>`. */
   leaseHolder?(): string | undefined;
 }
 
 export interface ReplicaIdentity {
   name: string;
+  /** This process's random id (see ReplicaInfo.process). */
+  process?: string;
   pid: number;
   started: string;
   version: string;

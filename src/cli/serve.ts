@@ -7,7 +7,9 @@ import { createLogger, type AppLogger } from '../logging/logger.js';
 import { StreamHandler } from '../logging/stream-handler.js';
 import { loadKubeConfig } from '../kube/client.js';
 import { KubeGateway } from '../kube/gateway.js';
+import { newIdentity } from '../kube/identity.js';
 import { Leadership, leaderSelector } from '../kube/leadership.js';
+import { ReplicaPresence } from '../kube/presence.js';
 import { recoveryLogLine, restartLogLine } from '../kube/registry.js';
 import { ServiceCache } from '../services/cache.js';
 import { ServiceManager } from '../services/manager.js';
@@ -26,7 +28,6 @@ import { LifecycleSweeper } from '../services/sweeper.js';
 import { createFlavors, flavorProblems } from '../flavors/index.js';
 import { OutpostFace, outpostProblems } from '../outpost/index.js';
 import type { Verdict } from '../status/interpret.js';
-import { randomUUID } from 'node:crypto';
 import { createAdmin, KubeSessionBook, packageVersion, sessionsSecretName } from '../admin/index.js';
 import { Background } from '../background.js';
 
@@ -71,7 +72,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
     userjobs: () => userjobs.manager.status().userjobs,
     configOk: () => configStore.status.lastError === null,
     flavors: () => flavors.admission.gauges(),
-    leader: (): { replica: string; leading: boolean } => ({ replica: env.replica, leading: leadership.isLeader() }),
+    leader: (): { replica: string; process: string; leading: boolean } => ({ replica: identity.replica, process: identity.boot, leading: leadership.isLeader() }),
   });
   configStore.on('error', () => metrics.configReloadErrors.inc());
 
@@ -87,8 +88,23 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
     const line = recoveryLogLine(event);
     logger[line.level]({ cache: event.name, kind: event.kind }, line.msg);
   });
-  // One replica leads (a Lease named <DEPLOYMENT_NAME>-leader): userjob forwards, restart notifications, sweeps.
-  const leadership: Leadership = new Leadership({ gateway, namespace: env.managerNamespace, deploymentName: env.deploymentName, replica: env.replica, log: logger });
+  // Who this process is: its replica's name and a random id of its own (two processes may share a name).
+  // The process id (<replica>_<boot>) holds the Lease, is written on the anchors of the starts it takes
+  // and on the userjob Services it forwards, and names its presence record.
+  const identity = newIdentity(env.replica);
+  const started = new Date().toISOString();
+  // Every process keeps a presence record (a Lease of its own): who is alive, by every replica's own clock.
+  const presence = new ReplicaPresence({
+    gateway, namespace: env.managerNamespace, deploymentName: env.deploymentName, identity, durationMs: env.lease.leaseDurationMs,
+    collect: () => leadership.isLeader(), pid: process.pid, started, log: logger,
+  });
+  // One process leads (a Lease named <DEPLOYMENT_NAME>-leader): userjob forwards, restart notifications, sweeps.
+  const leadership: Leadership = new Leadership({
+    gateway, namespace: env.managerNamespace, deploymentName: env.deploymentName, identity, timings: env.lease, presence, log: logger,
+    userjobsConfigured: async () => userjobs.manager.enabled && (await userjobs.manager.systems()).length > 0,
+  });
+  // Before anything that takes a start: a process is present first (another replica reads "no record" as "stopped").
+  background.add({ name: 'presence', start: () => presence.start(), stop: () => presence.stop() });
   const logs = new LogAdmin({ gateway, namespace: env.managerNamespace, name: `${env.deploymentName}-logging`, hub, logger });
   background.add({ name: 'logging', start: () => logs.start(), details: () => ({ synced: logs.status().synced }), stop: () => logs.stop() });
 
@@ -113,10 +129,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
 
   const userjobs = createUserjobs({
     config: () => configStore.current, env, gateway, cache, logger,
-    leadership: { replica: env.replica, holder: () => leadership.holder(), selector: leaderSelector(env.deploymentName) },
+    leadership: { id: leadership.id, holder: () => leadership.holder(), leading: () => leadership.isLeader(), selector: leaderSelector(env.deploymentName) },
   });
-  // Who took a start: facts on the anchors name this replica and this process.
-  const identity = { replica: env.replica, boot: randomUUID().slice(0, 8) };
   // Progress events to the hub while a service starts (watch driven, claimed on the anchor).
   const progress = new ProgressReporter({
     cache,
@@ -156,7 +170,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
   // The JupyterHub Outpost API: a second face on the same engine.
   const outpost = new OutpostFace({ engine: services, config: () => configStore.current, namespace: env.serviceNamespace, logger });
   const sweeper = new LifecycleSweeper({
-    cache, manager: services, gateway, config: () => configStore.current, identity, logger, admission: flavors.admission,
+    cache, manager: services, gateway, config: () => configStore.current, logger, admission: flavors.admission,
+    presence: { state: (id) => presence.state(id), confirmAbsent: (id) => presence.confirmAbsent(id) },
     leading: () => leadership.isLeader(),
   });
   let stopTiming = () => {};
@@ -168,7 +183,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
     stop: () => stopTiming(),
   });
   await background.start();
-  await Promise.race([Promise.all([cache.waitForSync(), logs.waitForSync()]), new Promise((r) => setTimeout(r, 30_000))]);
+  await Promise.race([Promise.all([cache.waitForSync(), logs.waitForSync(), presence.waitForSync()]), new Promise((r) => setTimeout(r, 30_000))]);
   background.add({ name: 'userjobs', start: () => userjobs.start(), details: () => ({ ...userjobs.manager.status() }), stop: () => userjobs.stop() });
   background.add({ name: 'sweeper', start: () => sweeper.start(), stop: () => sweeper.stop() });
   background.add({ name: 'progress', start: () => progress.start(), stop: () => progress.close() });
@@ -194,7 +209,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
     cache, services, config: () => configStore.current, logs, userjobs: userjobs.manager, replicas: leadership,
     sessionBook: new KubeSessionBook({ gateway, namespace: env.managerNamespace, name: sessionsSecretName(env.deploymentName) }),
     identity: {
-      name: env.replica, pid: process.pid, started: new Date().toISOString(), version: packageVersion(),
+      name: identity.replica, process: identity.boot, pid: process.pid, started, version: packageVersion(),
       deployment: env.deploymentName, namespace: env.serviceNamespace,
     },
   });

@@ -16,7 +16,7 @@ export interface MetricsSources {
   /** Per credential and flavor: running (reserved) services and the limit (-1 unlimited), from the flavor books' cache. */
   flavors?: () => Array<{ credential: string; flavor: string; running: number; limit: number }>;
   /** This replica's name and whether it holds the leader Lease. */
-  leader?: () => { replica: string; leading: boolean };
+  leader?: () => { replica: string; process: string; leading: boolean };
 }
 
 export class Metrics {
@@ -87,11 +87,11 @@ export class Metrics {
       collect() { this.set(sources.configOk?.() === false ? 0 : 1); },
     });
     new client.Gauge({
-      name: 'k8smgr_leader', help: '1 on the replica that holds the leader Lease (userjob forwards, restart notifications, sweeps), 0 on the others', labelNames: ['replica'] as const, registers,
+      name: 'k8smgr_leader', help: '1 on the process that holds the leader Lease (userjob forwards, restart notifications, sweeps), 0 on the others; replica is its name, process its random id (two processes may share a name)', labelNames: ['replica', 'process'] as const, registers,
       collect() {
         const leader = sources.leader?.();
         this.reset();
-        if (leader) this.set({ replica: leader.replica }, leader.leading ? 1 : 0);
+        if (leader) this.set({ replica: leader.replica, process: leader.process }, leader.leading ? 1 : 0);
       },
     });
     const flavorGauge = (name: string, help: string, pick: (f: { running: number; limit: number }) => number) =>

@@ -18,7 +18,7 @@ export interface ReadinessSources {
   /** The background parts (src/background.ts): their details, and a part that is not ready holds readiness back. */
   parts?: { ready(): boolean; details(): Record<string, unknown> };
   /** Who leads (in /api/ready/ and /api/health/ details); does not decide readiness. */
-  leader?: () => { replica: string; leading: boolean; holder: string | null; since?: string };
+  leader?: () => { replica: string; process: string; leading: boolean; holder: string | null; since?: string };
   /** A cache silent for longer than this is stale (a watch restarts well before). */
   staleAfterMs?: number;
   now?: () => number;

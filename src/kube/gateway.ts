@@ -197,22 +197,29 @@ export class KubeGateway {
     throw new KubeError('update', 409, `${ref.kind} ${ref.metadata.name}: gave up after ${attempts} attempts (${why})`);
   }
 
-  /** Delete; already gone is fine. Background propagation lets the GC take the dependents. */
-  async delete(ref: ObjectRef, opts: { propagation?: 'Background' | 'Foreground' } = {}): Promise<boolean> {
+  /**
+   * Delete; already gone is fine. Background propagation lets the GC take the dependents.
+   * With `resourceVersion`: only if unchanged since that version (false otherwise).
+   */
+  async delete(ref: ObjectRef, opts: { propagation?: 'Background' | 'Foreground'; resourceVersion?: string } = {}): Promise<boolean> {
+    const preconditions = {
+      ...(ref.metadata.uid ? { uid: ref.metadata.uid } : {}),
+      ...(opts.resourceVersion ? { resourceVersion: opts.resourceVersion } : {}),
+    };
     try {
       const path = await this.#objectPath(ref);
       const body = {
         apiVersion: 'v1',
         kind: 'DeleteOptions',
         propagationPolicy: opts.propagation ?? 'Background',
-        ...(ref.metadata.uid ? { preconditions: { uid: ref.metadata.uid } } : {}),
+        ...(Object.keys(preconditions).length ? { preconditions } : {}),
       };
       await this.#call('delete', ref.kind, (signal) => this.#rest.request('DELETE', path, { body, signal }));
       return true;
     } catch (err) {
       const status = statusOf(err);
-      // 404: gone already; 409 with a uid precondition: it is another object now, not ours.
-      if (status === 404 || (status === 409 && ref.metadata.uid)) return false;
+      // 404: gone already; 409 with a precondition: it is another object now, or it changed: not ours to delete.
+      if (status === 404 || (status === 409 && Object.keys(preconditions).length)) return false;
       throw new KubeError('delete', status, `${ref.kind} ${ref.metadata.name}: ${messageOf(err)}`);
     }
   }

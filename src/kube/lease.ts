@@ -6,6 +6,14 @@
 // A graceful stop releases the Lease (holder emptied, duration 1 s) so that
 // another replica takes it at its next try instead of after the duration.
 //
+// The holder identity is the process's (`<replica>_<boot>`, kube/identity.ts),
+// never the replica's name alone: a process that finds a Lease held under its
+// name by another process (one host, a reused pod name) waits for it like any
+// candidate. Leading is a claim with a clock on it: it holds for the renew
+// deadline after the start of the last successful round, and `isLeader()`
+// checks that clock at every question, so a process that was frozen (SIGSTOP,
+// a stalled VM) learns that it lost before it does any leader work.
+//
 // `decide` is the pure part (a Lease read, the time, what was observed before ->
 // what to write); `LeaderElector` does the I/O through the gateway's read,
 // create and replace (resourceVersion compare-and-swap).
@@ -139,7 +147,10 @@ export class LeaderElector {
   readonly #t: LeaseTimings;
   #observed: Observation | undefined;
   #holder: string | undefined;
+  /** When another's Lease expires by our clock, as last read (a candidate tries again then). */
+  #expiresAt: number | undefined;
   #leading = false;
+  /** When the last successful round began: the claim to lead runs from there for the renew deadline. */
   #lastRenew = 0;
   #running = false;
   #timer: NodeJS.Timeout | undefined;
@@ -156,19 +167,26 @@ export class LeaderElector {
     return this.#o.identity;
   }
 
+  /**
+   * True while this process holds the Lease and renewed it within the renew
+   * deadline, by the clock now: a process that was frozen past the deadline
+   * stops leading at this question (its listeners hear it), whichever of its
+   * timers or answers comes first after it resumes.
+   */
   isLeader(): boolean {
+    this.#lapseIfStale();
     return this.#leading;
   }
 
   /** Who holds the Lease as last read ('' or undefined: nobody). */
   holder(): string | undefined {
-    return this.#leading ? this.#o.identity : this.#holder || undefined;
+    return this.isLeader() ? this.#o.identity : this.#holder || undefined;
   }
 
   /** Called when this replica starts leading (also at once when it already leads). Returns an unsubscribe. */
   onStartedLeading(fn: Listener): () => void {
     this.#started.add(fn);
-    if (this.#leading) fn();
+    if (this.isLeader()) fn();
     return () => this.#started.delete(fn);
   }
 
@@ -189,9 +207,11 @@ export class LeaderElector {
     this.#running = false;
     clearTimeout(this.#timer);
     await this.#round?.catch(() => undefined);
-    const wasLeading = this.#leading;
+    // A Lease still ours in the apiserver is released even when our claim lapsed (nobody took it
+    // since): the release is a compare-and-swap on the Lease as read, and only of our own.
+    const held = this.#leading || this.#lastRenew > 0;
     this.#setLeading(false);
-    if (!wasLeading) return;
+    if (!held) return;
     try {
       const read = await this.#o.gateway.read<Lease>(this.#ref());
       const lease = released(read, this.#o.identity, this.#o.now());
@@ -213,7 +233,15 @@ export class LeaderElector {
     this.#timer.unref();
   }
 
+  #lapseIfStale(): void {
+    // client-go: a leader that could not renew within the deadline stops leading.
+    if (this.#leading && this.#o.now() - this.#lastRenew >= this.#t.renewDeadlineMs) this.#setLeading(false);
+  }
+
   async #tick(): Promise<void> {
+    // First the clock: after a freeze, "I lead" must not outlive the deadline into this round.
+    this.#lapseIfStale();
+    const began = this.#o.now();
     let ok = false;
     try {
       ok = await this.#withDeadline(this.tryAcquireOrRenew());
@@ -221,16 +249,26 @@ export class LeaderElector {
       this.#o.onError?.(err as Error);
     }
     if (!this.#running) return;
-    const now = this.#o.now();
     if (ok) {
-      this.#lastRenew = now;
-      this.#setLeading(true);
-    } else if (this.#leading && now - this.#lastRenew >= this.#t.renewDeadlineMs) {
-      // client-go: a leader that could not renew within the deadline stops leading.
-      this.#setLeading(false);
+      // The write reached the apiserver after `began`; every other candidate counts the duration
+      // from a later moment (by its clock), so the claim is safe from `began`, not from now: a
+      // round that was frozen in flight leaves a claim that is already spent.
+      this.#lastRenew = began;
+      if (this.#o.now() - began < this.#t.renewDeadlineMs) this.#setLeading(true);
     }
-    // The leader renews every retry period; candidates try with client-go's jitter (1.2).
-    this.#schedule(this.#leading ? this.#t.retryPeriodMs : this.#t.retryPeriodMs * (1 + Math.random() * 1.2));
+    this.#lapseIfStale();
+    this.#schedule(this.#leading ? this.#t.retryPeriodMs : this.#candidateWait());
+  }
+
+  /**
+   * A candidate tries again after client-go's jittered retry period (1 to 2.2
+   * times), or when the holder's Lease expires by our clock if that is sooner:
+   * a dead leader is replaced one duration after its last renewal was seen.
+   */
+  #candidateWait(): number {
+    const jittered = this.#t.retryPeriodMs * (1 + Math.random() * 1.2);
+    if (this.#expiresAt === undefined) return jittered;
+    return Math.min(jittered, Math.max(0, this.#expiresAt - this.#o.now()) + 1);
   }
 
   /** A round may not outlast the time a leader has left to renew. */
@@ -248,13 +286,15 @@ export class LeaderElector {
     }
   }
 
-  /** One round: read, decide, write. True when this replica holds the Lease afterwards. */
+  /** One round: read, decide, write. True when this process holds the Lease afterwards. */
   async tryAcquireOrRenew(): Promise<boolean> {
     const read = await this.#o.gateway.read<Lease>(this.#ref());
     const decision = decide(read, { name: this.#o.name, namespace: this.#o.namespace }, this.#o.identity, this.#o.now(), this.#observed, this.#t);
     this.#observed = decision.observed;
+    this.#expiresAt = undefined;
     if (decision.action === 'wait') {
       this.#holder = decision.holder;
+      this.#expiresAt = decision.observed.at + (read?.spec?.leaseDurationSeconds ?? 0) * 1000;
       if (this.#leading) this.#setLeading(false); // someone else holds it now: we lost it
       return false;
     }

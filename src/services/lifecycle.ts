@@ -6,16 +6,21 @@
 // object per start (a new start gets a new uid), so every fact here belongs to
 // exactly one start, never to a servername. Pure: parsing and judging, no I/O.
 import type { KubeObject } from '../kube/gateway.js';
+import { processId, type ProcessIdentity } from '../kube/identity.js';
+import type { PresenceState } from '../kube/presence.js';
 import type { PollAnswer, PollDetails } from './types.js';
 
 export const ANNOTATIONS = {
   /** `creating` until every object of the start exists, then `created`. */
   phase: 'k8smgr.io/phase',
-  /** The replica and process that creates the objects: `<replica>/<boot id>`. */
+  /**
+   * The process that creates the objects: its process id `<replica>_<boot>` (kube/identity.ts).
+   * Starts of older versions have `<replica>/<boot>`, which no presence record answers for.
+   */
   createdBy: 'k8smgr.io/created-by',
   /** ISO time by which the creator finishes or rolls back; past it a `creating` start was interrupted. */
   creatingUntil: 'k8smgr.io/creating-until',
-  /** Set when a start is known to have been interrupted (its creator restarted): the plain reason. */
+  /** Set when a start is known to have been interrupted (its creator is gone): the plain reason. */
   interrupted: 'k8smgr.io/interrupted',
   /** ISO time the failure was first recorded; from then on every answer is that failure. */
   failedAt: 'k8smgr.io/failed-at',
@@ -120,21 +125,43 @@ export function judgeLifecycle(lc: Lifecycle, now: number): PollAnswer | undefin
   return undefined;
 }
 
-/** True when the start's objects are being created by `self`'s predecessor: a replica restarted mid-start. */
-export function interruptedByRestart(lc: Lifecycle, self: { replica: string; boot: string }): boolean {
+/** The `createdBy` annotation of a start taken by `identity`. */
+export function createdByValue(identity: ProcessIdentity): string {
+  return processId(identity);
+}
+
+/**
+ * What the presence records say of a process, by its process id (kube/presence.ts
+ * answers from its watch cache, by this process's clock).
+ */
+export type Presence = (processId: string) => PresenceState;
+
+/**
+ * Whether the process that is creating this start's objects is gone, so the start
+ * will never finish: `gone` when its presence record expired; `absent` when there
+ * is none in the cache (gone once a read confirms it: a process is present before
+ * it takes a start); undefined while it lives, when nothing is known of it (an
+ * anchor of an older version, a cache not listed yet: the creation deadline
+ * decides), or when the start is not being created. The creator's name decides
+ * nothing: another live process may have the same.
+ */
+export function creatorLoss(lc: Lifecycle, presence: Presence): 'gone' | 'absent' | undefined {
   // Still creating, or created but not yet answered (only its creator could answer).
-  if ((lc.phase !== 'creating' && lc.answerBy === undefined) || !lc.createdBy || lc.interrupted || lc.failure) return false;
-  const at = lc.createdBy.lastIndexOf('/');
-  const replica = at >= 0 ? lc.createdBy.slice(0, at) : lc.createdBy;
-  const boot = at >= 0 ? lc.createdBy.slice(at + 1) : '';
-  return replica === self.replica && boot !== self.boot;
+  if ((lc.phase !== 'creating' && lc.answerBy === undefined) || !lc.createdBy || lc.interrupted || lc.failure) return undefined;
+  const state = presence(lc.createdBy);
+  if (state === 'expired') return 'gone';
+  if (state === 'absent') return 'absent';
+  return undefined;
 }
 
 export type Chore =
   /** Record the failure the caches show (first time), so every later answer is the same. */
   | { kind: 'record-failure' }
-  /** Mark a start interrupted (its creator restarted, or the creation deadline passed). */
-  | { kind: 'mark-interrupted'; reason: string }
+  /**
+   * Mark a start interrupted: its creator is gone. With `confirm`, only once a read
+   * confirms that this process id has no presence record.
+   */
+  | { kind: 'mark-interrupted'; reason: string; confirm?: string }
   /** Remove the workload of a failed or ended start, keep the anchor. */
   | { kind: 'clean-up' }
   /** Remove the anchor itself (retention over). */
@@ -151,9 +178,13 @@ export interface ChorePolicy {
  * of the caches, and the time: a pure decision that any replica may act on
  * (the writes are conditional, so two replicas acting at once do it once).
  */
-export function nextChore(lc: Lifecycle, live: PollAnswer['state'], now: number, policy: ChorePolicy, self: { replica: string; boot: string }): Chore | undefined {
+export function nextChore(lc: Lifecycle, live: PollAnswer['state'], now: number, policy: ChorePolicy, presence: Presence): Chore | undefined {
   if (lc.deleting) return undefined;
-  if (interruptedByRestart(lc, self)) return { kind: 'mark-interrupted', reason: 'the manager that took this start restarted before it finished creating the objects' };
+  // Past its creation deadline a start is interrupted by the clock alone (below): no need to ask who is gone.
+  const pastDeadline = lc.phase === 'creating' && lc.creatingUntil !== undefined && now > lc.creatingUntil;
+  const loss = pastDeadline ? undefined : creatorLoss(lc, presence);
+  if (loss === 'gone') return { kind: 'mark-interrupted', reason: 'the manager process that took this start is gone (its presence record expired) before it finished the start' };
+  if (loss === 'absent') return { kind: 'mark-interrupted', reason: 'the manager process that took this start stopped before it finished the start', confirm: lc.createdBy as string };
   const ended = lc.failure !== undefined || (lc.stopAt !== undefined && now >= lc.stopAt) || lc.interrupted !== undefined
     || (lc.phase === 'creating' && lc.creatingUntil !== undefined && now > lc.creatingUntil) || unanswered(lc, now);
   if (!ended) return live === 'failed' && lc.phase !== 'creating' ? { kind: 'record-failure' } : undefined;

@@ -20,17 +20,15 @@ import { writeRenderedCopy } from '../templates/files.js';
 import { prepareService } from './prepare.js';
 import { anchorName, buildAnchor, buildStopMarker, isStopMarker, objectRef, objectRefs, ownerRefTo, readRecord } from './anchor.js';
 import type { CachedService, ServiceCache } from './cache.js';
-import { ANNOTATIONS, judgeLifecycle, lifecycleOf } from './lifecycle.js';
+import { ANNOTATIONS, createdByValue, judgeLifecycle, lifecycleOf } from './lifecycle.js';
+import type { ProcessIdentity } from '../kube/identity.js';
 import { parseStartRequest, validServername, type StartRequest } from './request.js';
 import type { PollAnswer, ServiceRecord, ServiceState } from './types.js';
 import { ensureUserhome } from './userhome.js';
 import { releaseEnv } from './env-secret.js';
 
-/** Who this process is: the replica (pod) name and a random id per process start. */
-export interface ReplicaIdentity {
-  replica: string;
-  boot: string;
-}
+/** Who this process is: the replica (pod) name and a random id per process start (kube/identity.ts). */
+export type ReplicaIdentity = ProcessIdentity;
 
 /** Site limits on starts (flavors): asked before anything is created, told when a start is over. */
 export interface StartAdmission {
@@ -366,7 +364,7 @@ export class ServiceManager implements ServiceApi {
     const annotations = {
       ...admitted?.annotations,
       [ANNOTATIONS.phase]: 'creating',
-      [ANNOTATIONS.createdBy]: `${identity.replica}/${identity.boot}`,
+      [ANNOTATIONS.createdBy]: createdByValue(identity),
       [ANNOTATIONS.creatingUntil]: new Date(deadline).toISOString(),
       ...(hooks.answerWithinMs !== undefined ? { [ANNOTATIONS.answerBy]: new Date(deadline + hooks.answerWithinMs).toISOString() } : {}),
     };

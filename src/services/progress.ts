@@ -15,7 +15,7 @@ import type { AppLogger } from '../logging/logger.js';
 import type { KubeGateway, KubeObject } from '../kube/gateway.js';
 import { mainPod, type EventView, type PodView, type Verdict } from '../status/interpret.js';
 import { hubEvent, progressStep, STEPS, type HubProgressEvent, type ProgressStep, type StepName } from '../status/progress.js';
-import { ANNOTATIONS, judgeLifecycle, lifecycleOf, type Lifecycle } from './lifecycle.js';
+import { ANNOTATIONS, createdByValue, judgeLifecycle, lifecycleOf, type Lifecycle } from './lifecycle.js';
 import { readStartSecret } from './env-secret.js';
 import { CERTS_KEYS, serviceId, startNames } from '../templates/index.js';
 import type { ReplicaIdentity, ServiceObserver } from './manager.js';
@@ -335,7 +335,7 @@ export class ProgressReporter implements ServiceObserver {
 
     const step = this.#nextStep(record, anchor, lc, now);
     if (!step) return;
-    const mine = lc.createdBy === `${this.#o.identity.replica}/${this.#o.identity.boot}`;
+    const mine = lc.createdBy === createdByValue(this.#o.identity);
     if (mine && !this.#ownStarts.has(uid)) {
       // Created, but the start has not answered the hub yet: started() comes with the answer (and
       // evaluates again). A start that never gets there is sent for after the takeover time, as another replica would.

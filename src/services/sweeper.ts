@@ -1,6 +1,6 @@
 // The lifecycle sweeper: acts on what lifecycle.ts decides for each start.
 // It records a failure once (so every later answer, on every replica, is that
-// failure), marks starts whose creator died, removes the workload of failed or
+// failure), marks starts whose creator is gone (kube/presence.ts), removes the workload of failed or
 // ended starts after the grace period, removes their anchors after the
 // retention, and removes expired stop markers. Driven by the watch caches and a
 // short timer for deadlines; every write is conditional on the anchor's
@@ -10,9 +10,9 @@ import type { Config } from '../config/schema.js';
 import type { KubeGateway, KubeObject } from '../kube/gateway.js';
 import type { AppLogger } from '../logging/logger.js';
 import type { CachedService, ServiceCache } from './cache.js';
-import { ANNOTATIONS, interruptedByRestart, judgeLifecycle, lifecycleOf, nextChore, type Chore, type ChorePolicy } from './lifecycle.js';
+import { ANNOTATIONS, judgeLifecycle, lifecycleOf, nextChore, type Chore, type ChorePolicy, type Presence } from './lifecycle.js';
 import { releaseEnv } from './env-secret.js';
-import type { ReplicaIdentity, ServiceManager, StartAdmission } from './manager.js';
+import type { ServiceManager, StartAdmission } from './manager.js';
 import type { ServiceState } from './types.js';
 
 export interface SweeperOptions {
@@ -20,7 +20,11 @@ export interface SweeperOptions {
   manager: Pick<ServiceManager, 'liveVerdict' | 'verdictWithLogs' | 'removeWorkload'>;
   gateway: Pick<KubeGateway, 'annotate' | 'delete' | 'read'>;
   config: () => Config;
-  identity: ReplicaIdentity;
+  /**
+   * Whether the process that took a start is alive (kube/presence.ts): `state` from the
+   * watch cache, `confirmAbsent` a read before a start is marked for a creator without a record.
+   */
+  presence: { state: Presence; confirmAbsent(processId: string): Promise<boolean> };
   logger: AppLogger;
   admission?: Pick<StartAdmission, 'release' | 'releaseEnvKeys'>;
   /** A failure is recorded this long after it is first seen, so that the events about it are in. Default 0.5 s. */
@@ -31,8 +35,9 @@ export interface SweeperOptions {
   markerTtlMs?: number;
   /**
    * With replicas: true on the one that holds the leader Lease. The others only
-   * mark their own starts that a restart of theirs interrupted (only they can
-   * tell), and leave every other chore to the leader. Default: always.
+   * mark starts whose creator is gone (any replica can tell, and the first one
+   * polled should not wait for the leader), and leave every other chore to the
+   * leader. Default: always.
    */
   leading?: () => boolean;
   /** Told when a chore was done (metrics). */
@@ -88,8 +93,8 @@ export class LifecycleSweeper {
     const now = this.#o.now();
     const policy = this.#policy();
     for (const service of this.#o.cache.all()) {
-      // Live failures come through the watch; here only what the clock decides.
-      if (nextChore(lifecycleOf(service.anchor), 'starting', now, policy, this.#o.identity)) void this.#evaluate(service.anchor.metadata.name);
+      // Live failures come through the watch; here only what the clock (and the presence records) decide.
+      if (nextChore(lifecycleOf(service.anchor), 'starting', now, policy, this.#o.presence.state)) void this.#evaluate(service.anchor.metadata.name);
     }
     if (!this.#o.leading()) return;
     for (const marker of this.#o.cache.stopMarkers()) {
@@ -108,12 +113,14 @@ export class LifecycleSweeper {
     const now = this.#o.now();
     const lc = lifecycleOf(service.anchor);
     const live: ServiceState = lc.phase === 'created' && !lc.failure ? this.#o.manager.liveVerdict(service.record, service.anchor).state : 'starting';
-    const chore = nextChore(lc, live, now, this.#policy(), this.#o.identity);
+    const chore = nextChore(lc, live, now, this.#policy(), this.#o.presence.state);
     if (!chore) return;
-    if (!this.#o.leading() && !(chore.kind === 'mark-interrupted' && interruptedByRestart(lc, this.#o.identity))) return;
+    if (chore.kind !== 'mark-interrupted' && !this.#o.leading()) return;
     this.#busy.add(anchorName);
     const log = this.#o.logger.child({ uuidcode: service.record.servername, start_id: service.record.start_id, credential: service.record.jhub_credential });
     try {
+      // No record in the cache is a claim; the apiserver's answer is the proof (the cache may lag).
+      if (chore.kind === 'mark-interrupted' && chore.confirm && !(await this.#o.presence.confirmAbsent(chore.confirm))) return;
       await this.#act(chore, service, now, log);
       this.#o.onChore?.(chore.kind);
     } catch (err) {
@@ -129,7 +136,7 @@ export class LifecycleSweeper {
     switch (chore.kind) {
       case 'mark-interrupted': {
         const result = await this.#o.gateway.annotate(anchor, { [ANNOTATIONS.interrupted]: chore.reason }, casOf(anchor));
-        if (typeof result !== 'string') log.info({ reason: chore.reason }, 'start interrupted: marked failed');
+        if (typeof result !== 'string') log.info({ reason: chore.reason, created_by: lifecycleOf(anchor).createdBy }, 'start interrupted: marked failed');
         return;
       }
       case 'record-failure': {

@@ -43,10 +43,12 @@ export interface UserjobsDeps {
 }
 
 export interface UserjobLeadership {
-  /** This replica's name (the Lease's holder identity). */
-  replica: string;
+  /** This process's id (`<replica>_<boot>`): the Lease's holder while it leads, the forwarder written on the Services. */
+  id: string;
   /** Who holds the Lease now. */
   holder(): string | undefined;
+  /** True while this process leads, by the clock now (a process that was frozen learns here that it lost). */
+  leading(): boolean;
   /** The userjob Services' selector: the leader's pod. */
   selector: Record<string, string>;
 }
@@ -218,7 +220,7 @@ export class UserjobManager implements UserjobApi {
     try {
       const svc = buildUserjobService({
         instance: this.#deps.env.deploymentName, namespace: this.#ns, deploymentName: this.#deps.env.deploymentName, owner, userjob: record,
-        ...(leadership ? { selector: leadership.selector, forwardedBy: leadership.replica } : {}),
+        ...(leadership ? { selector: leadership.selector, forwardedBy: leadership.id } : {}),
       });
       const applied = await this.#deps.gateway.apply(svc);
       this.#services.wrote(key, applied);
@@ -392,6 +394,8 @@ export class UserjobManager implements UserjobApi {
   /** Brings one userjob's forwards in line with its Service and its owner. */
   #reconcile(key: string): Promise<void> {
     return this.#queue.run(key, async () => {
+      // Leader's work: not after the claim to lead lapsed (follow() comes with the news and ends the forwards).
+      if (this.#deps.leadership && !this.#deps.leadership.leading()) return;
       const svc = this.#services.current(key);
       const record = svc ? readUserjob(svc) : undefined;
       if (!svc || !record || svc.metadata.deletionTimestamp) {
@@ -409,7 +413,7 @@ export class UserjobManager implements UserjobApi {
         await this.#supervisor.remove(key);
         return;
       }
-      const me = this.#deps.leadership?.replica ?? '';
+      const me = this.#deps.leadership?.id ?? '';
       if (this.#supervisor.has(key, record.hostname, targetsOf(record))) {
         await this.#mark(svc, me, this.#supervisor.errorOf(key) ?? '');
         return;

@@ -332,8 +332,10 @@ test('userjobs with their system, node, ports and state; replicas', async () => 
   await page.locator('#replicas-mode').getByText(/holds the Lease/).waitFor();
   assert.match(await page.locator('#replica-self').textContent() ?? '', /pid \d+/);
   const self = await page.locator('#replicas-table tbody tr').filter({ has: page.locator('td', { hasText: /^yes$/ }) }).first().locator('td').allTextContents();
-  assert.equal(self[0], 'yes', `this page's replica: ${JSON.stringify(self)}`);
-  assert.equal(self[2], 'yes', `it holds the Lease: ${JSON.stringify(self)}`);
+  assert.match(self[0] ?? '', /^[0-9a-f]{8} \(pid \d+\)$/, `its process id: ${JSON.stringify(self)}`);
+  assert.equal(self[1], 'yes', `this page's replica: ${JSON.stringify(self)}`);
+  assert.equal(self[2], 'yes', `it is live: ${JSON.stringify(self)}`);
+  assert.equal(self[3], 'yes', `it holds the Lease: ${JSON.stringify(self)}`);
 });
 
 test('the session ends with logout; the cookie no longer works', async () => {

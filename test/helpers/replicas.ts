@@ -39,7 +39,7 @@ export interface Site {
   kill(r: Replica): Promise<void>;
   /** SIGTERM; resolves when the process exited. */
   term(r: Replica): Promise<number | null>;
-  /** The Lease's holder as the apiserver has it. */
+  /** The Lease's holder as the apiserver has it: the process id `<POD_NAME>_<process>`. */
   holder(): Promise<string>;
   /** Pods that carry the userjobs leader label. */
   labelled(): Promise<string[]>;

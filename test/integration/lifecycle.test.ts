@@ -1,8 +1,10 @@
 // The lifecycle of starts across manager processes on the real control plane:
 // a manager killed in the middle of concurrent starts leaves starts that every
-// replica answers "interrupted" within seconds (the restarted one at once,
-// another replica after the creation deadline), never "starting" forever; and
-// a manager without any cluster configuration says so once and exits.
+// replica answers "interrupted" within seconds (after the creation deadline, or
+// once the killed process's presence record expired), never "starting"
+// forever; a start whose creator left no presence record is interrupted at once
+// by any replica, while the name of a creator proves nothing; and a manager
+// without any cluster configuration says so once and exits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -99,38 +101,42 @@ test('SIGKILL in the middle of 20 concurrent starts: every half-made start answe
   }
 });
 
-test('a restarted replica marks its own unfinished starts interrupted at once (before the deadline)', async () => {
+test('a start whose creator has no presence record is interrupted at once by any replica; a creator named the old way waits for the deadline', async () => {
   writeFileSync(configPath, JSON.stringify({
     services: { descriptions: path.join(fixtures, 'descriptions'), base: path.join(tmp, 'rendered'), creation_timeout_seconds: 600 },
     userhomes: { base: path.join(tmp, 'homes'), skel: path.join(tmp, 'skel') },
     startup: { create_user: { testhub: ['access_to_webservice'] } },
   }));
-  // A half-made start as a killed manager leaves it: the anchor, marked "creating" by replica-c's earlier process.
+  // Half-made starts as a killed manager leaves them: anchors "creating". half-1 by the process replica-c_deadbeef,
+  // which has no presence record (it stopped); half-2 by replica-c/deadbeef, as versions before process ids wrote it.
   const anchors = k8s.KubernetesObjectApi.makeApiClient(kc);
-  const record = { servername: 'half-1', start_id: 'half0001', user_options: { service: 'lab/ok' }, jhub_user_id: 1, jhub_credential: 'testhub', start_date: new Date().toISOString(), stop_pending: false, objects: [] };
   const { anchorName } = await import('../../src/services/anchor.js');
-  await anchors.create({
+  const halfMade = (servername: string, createdBy: string) => anchors.create({
     apiVersion: 'v1', kind: 'ConfigMap',
     metadata: {
-      name: anchorName('testhub', 'half-1'), namespace,
-      labels: { 'app.kubernetes.io/managed-by': 'k8smgr', 'k8smgr.io/instance': 'k8smgr', 'k8smgr.io/role': 'anchor', 'k8smgr.io/servername': 'half-1', 'k8smgr.io/credential': 'testhub' },
-      annotations: { 'k8smgr.io/phase': 'creating', 'k8smgr.io/created-by': 'replica-c/deadbeef', 'k8smgr.io/creating-until': new Date(Date.now() + 600_000).toISOString() },
+      name: anchorName('testhub', servername), namespace,
+      labels: { 'app.kubernetes.io/managed-by': 'k8smgr', 'k8smgr.io/instance': 'k8smgr', 'k8smgr.io/role': 'anchor', 'k8smgr.io/servername': servername, 'k8smgr.io/credential': 'testhub' },
+      annotations: { 'k8smgr.io/phase': 'creating', 'k8smgr.io/created-by': createdBy, 'k8smgr.io/creating-until': new Date(Date.now() + 600_000).toISOString() },
     },
-    data: { record: JSON.stringify(record) },
+    data: { record: JSON.stringify({ servername, start_id: `${servername.replace('-', '')}001`.slice(0, 8), user_options: { service: 'lab/ok' }, jhub_user_id: 1, jhub_credential: 'testhub', start_date: new Date().toISOString(), stop_pending: false, objects: [] }) },
   } as k8s.KubernetesObject);
+  await halfMade('half-1', 'replica-c_deadbeef');
+  await halfMade('half-2', 'replica-c/deadbeef');
+  const t0 = Date.now();
   const other = await startManager({ kubeconfigPath, namespace, configPath, env: env('replica-d') });
   try {
-    assert.equal((await poll(other, 'half-1')).body.state, 'starting', 'another replica cannot know yet: the deadline is far');
-    const restarted = await startManager({ kubeconfigPath, namespace, configPath, env: env('replica-c') });
+    // Any replica can tell: a process is present before it takes a start, and a read finds no record of it.
+    await waitFor(async () => (await poll(other, 'half-1')).body.state === 'failed', { what: 'half-1 interrupted', timeoutMs: 10_000, intervalMs: 100 });
+    console.log(`a creator without a presence record -> interrupted ${((Date.now() - t0) / 1000).toFixed(1)} s after the replica started`);
+    assert.equal((await poll(other, 'half-1')).body.details?.error, 'Start interrupted, please start again');
+    // A process of the old creator's name proves nothing about it (two processes may share a name): the deadline decides.
+    const named = await startManager({ kubeconfigPath, namespace, configPath, env: env('replica-c') });
     try {
-      const t0 = Date.now();
-      // The restarted replica writes what it knows into the anchor: every replica then answers the same.
-      await waitFor(async () => (await poll(other, 'half-1')).body.state === 'failed', { what: 'interrupted on the other replica', timeoutMs: 10_000, intervalMs: 100 });
-      console.log(`restart -> every replica answers interrupted: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-      assert.equal((await poll(restarted, 'half-1')).body.details?.error, 'Start interrupted, please start again');
-      assert.equal((await fetch(`${restarted.url}/api/services/half-1/`, { method: 'DELETE', headers: auth })).status, 204);
+      await new Promise((r) => setTimeout(r, 3000));
+      for (const m of [other, named]) assert.equal((await poll(m, 'half-2')).body.state, 'starting');
+      for (const name of ['half-1', 'half-2']) assert.equal((await fetch(`${named.url}/api/services/${name}/`, { method: 'DELETE', headers: auth })).status, 204);
     } finally {
-      await restarted.kill('SIGTERM');
+      await named.kill('SIGTERM');
     }
   } finally {
     await other.kill('SIGTERM');

@@ -16,6 +16,7 @@ import { testNamespace, waitFor } from '../helpers/cluster.js';
 import { basic } from '../helpers/manager.js';
 import { echoThrough, startEchoServer, startSshd, writeClientConfig, type EchoServer, type Sshd } from '../helpers/sshd.js';
 import { startLoad, startSite, type Replica, type Site } from '../helpers/replicas.js';
+import { replicaOf } from '../../src/kube/identity.js';
 
 const DEPLOYMENT = 'k8smgr-rep';
 const PASSWORD = 'pw-replicas-1';
@@ -76,12 +77,13 @@ async function health(r: Replica): Promise<{ leading: boolean; holder: string | 
   return body.leader;
 }
 
-/** The one leader as the Lease, the replicas' health, the metric and the pod label all say. */
+/** The one leader's name as the Lease (`<name>_<process>`), the replicas' health, the metric and the pod label all say. */
 async function leader(timeoutMs: number, not?: string): Promise<string> {
   let last = '';
   return waitFor(async () => {
-    const holder = await site.holder();
-    last = `holder ${holder}`;
+    const id = await site.holder();
+    const holder = replicaOf(id);
+    last = `holder ${id}`;
     if (!holder || holder === not) return undefined;
     const alive = site.replicas.filter((r) => r.process && r.process.child.exitCode === null && r.process.child.signalCode === null);
     const leading = [];
@@ -127,7 +129,7 @@ test('exactly one replica leads: the Lease, /api/health/, k8smgr_leader and the 
   assert.match(String((lease.spec?.renewTime as unknown as Date).toISOString?.() ?? lease.spec?.renewTime), /^\d{4}-/);
   for (const r of site.replicas) {
     const metrics = await (await fetch(`http://127.0.0.1:${r.port}/metrics`)).text();
-    assert.match(metrics, new RegExp(`k8smgr_leader\\{replica="${r.name}"\\} ${r.name === holder ? 1 : 0}`));
+    assert.match(metrics, new RegExp(`k8smgr_leader\\{replica="${r.name}",process="[0-9a-f]{8}"\\} ${r.name === holder ? 1 : 0}`));
   }
   assert.deepEqual(await site.labelled(), [holder]);
 });

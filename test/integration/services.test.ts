@@ -210,8 +210,8 @@ test('100 polls cause 0 requests to the apiserver', async () => {
   await new Promise((r) => setTimeout(r, 500));
   const before = proxy.requests.length;
   for (let i = 0; i < 100; i++) assert.equal((await api('GET', '/api/services/lab-poll/')).status, 200);
-  // The leader renews its Lease every 2 s, and a watch that ends on its timeout resumes,
-  // whatever the polls do: neither is a poll's cost.
+  // The leader renews its Lease every 2 s, every process its presence record (a Lease too) every
+  // 5 s, and a watch that ends on its timeout resumes, whatever the polls do: none is a poll's cost.
   const during = proxy.requests.slice(before).filter((r) => !r.includes('/leases/') && !r.endsWith(' (watch)'));
   assert.deepEqual(during, [], `API requests during 100 polls: ${during.join(', ')}`);
   assert.equal((await api('DELETE', '/api/services/lab-poll/')).status, 204);

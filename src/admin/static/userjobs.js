@@ -54,21 +54,28 @@ export async function loadReplicas() {
     notify(`Replicas: ${err.message}`, true);
     return;
   }
+  // A process id is `<replica>_<process>`: the name and the process's random id apart.
+  const processName = (id) => {
+    const at = id.lastIndexOf('_');
+    return at > 0 ? `${id.slice(0, at)} (process ${id.slice(at + 1)})` : id;
+  };
+  const count = data.replicas.length;
   $('replicas-mode').textContent = data.mode === 'single replica'
     ? 'Single replica: this process serves alone (no replica source configured).'
-    : `${data.replicas.length} replicas${data.leaseHolder ? `; ${data.leaseHolder} holds the Lease` : '; no Lease holder known'}.`;
+    : `${count} ${count === 1 ? 'process' : 'processes'}${data.leaseHolder ? `; ${processName(data.leaseHolder)} holds the Lease` : '; no Lease holder known'}.`;
   const self = data.self;
   clear($('replica-self')).append(
     h('dt', {}, 'This replica'), h('dd', {}, self.name),
-    h('dt', {}, 'Process'), h('dd', {}, `pid ${self.pid}, started ${when(self.started)}`),
+    h('dt', {}, 'Process'), h('dd', {}, `${self.process ? `${self.process}: ` : ''}pid ${self.pid}, started ${when(self.started)}`),
     h('dt', {}, 'Version'), h('dd', {}, self.version),
     h('dt', {}, 'Deployment'), h('dd', {}, `${self.deployment} (services in namespace ${self.namespace})`));
   const tbody = clear($('replicas-table').querySelector('tbody'));
   for (const r of data.replicas) {
-    tbody.append(h('tr', {},
+    tbody.append(h('tr', { dataset: { process: r.process ?? '' } },
       h('th', { scope: 'row' }, r.name),
+      cell(r.process ? `${r.process}${r.pid ? ` (pid ${r.pid})` : ''}` : '', { class: 'mono' }),
       cell(r.self ? 'yes' : 'no'),
-      cell(r.ready === undefined ? '' : r.ready ? 'yes' : 'no'),
+      cell(r.live === undefined ? (r.ready === undefined ? '' : r.ready ? 'yes' : 'no') : r.live ? 'yes' : 'gone'),
       cell(r.holdsLease === undefined ? (data.mode === 'single replica' ? 'no Lease (single replica)' : '') : r.holdsLease ? 'yes' : 'no'),
       cell(r.lastSeen ? when(r.lastSeen) : '')));
   }

@@ -7,7 +7,7 @@ export interface Readiness {
   /** Ready when every watch cache has synced and is fresh (a refused config.json is reported, not a reason). */
   check(): { ready: boolean; details: Record<string, unknown> };
   /** Details for the liveness answer (e.g. a refused config.json); they never change its status. */
-  health?(): { config?: { ok: boolean; source: string; loaded_at: string; last_error: string | null }; leader?: { replica: string; leading: boolean; holder: string | null; since?: string } };
+  health?(): { config?: { ok: boolean; source: string; loaded_at: string; last_error: string | null }; leader?: { replica: string; process: string; leading: boolean; holder: string | null; since?: string } };
 }
 
 const ConfigReport = Type.Object({
@@ -18,10 +18,11 @@ const ConfigReport = Type.Object({
 });
 
 const LeaderReport = Type.Object({
-  replica: Type.String({ description: 'this replica (POD_NAME)' }),
-  leading: Type.Boolean({ description: 'true when this replica holds the leader Lease (userjob forwards, restart notifications, sweeps)' }),
-  holder: Type.Union([Type.String(), Type.Null()], { description: 'the Lease\'s holder as last read; null: nobody' }),
-  since: Type.Optional(Type.String({ description: 'when this replica started leading' })),
+  replica: Type.String({ description: 'this replica\'s name (POD_NAME, else HOSTNAME, else the host name); two processes may share it' }),
+  process: Type.String({ description: 'this process\'s random id, drawn at its start (not the OS pid): tells two processes of one name apart' }),
+  leading: Type.Boolean({ description: 'true when this process holds the leader Lease (userjob forwards, restart notifications, sweeps)' }),
+  holder: Type.Union([Type.String(), Type.Null()], { description: 'the Lease\'s holder as last read, `<replica>_<process>`; null: nobody' }),
+  since: Type.Optional(Type.String({ description: 'when this process started leading' })),
 });
 
 const healthSchema = {

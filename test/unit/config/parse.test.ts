@@ -60,3 +60,15 @@ test('environment: defaults and names of the seed', () => {
   assert.equal(env.lookup('X_USER_PASS'), 'p');
   assert.throws(() => readEnv({ PORT: 'http' }), /PORT must be a port number/);
 });
+
+test('environment: the replica\'s name and the Lease timings (client-go\'s defaults, checked as client-go checks them)', () => {
+  assert.equal(readEnv({ POD_NAME: 'k8smgr-7d9f-abcde', HOSTNAME: 'h' }).replica, 'k8smgr-7d9f-abcde');
+  assert.equal(readEnv({ HOSTNAME: 'vm' }).replica, 'vm');
+  assert.deepEqual(readEnv({}).lease, { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2000 });
+  assert.deepEqual(readEnv({ LEASE_DURATION_SECONDS: '4', LEASE_RENEW_DEADLINE_SECONDS: '3', LEASE_RETRY_PERIOD_SECONDS: '0.5' }).lease,
+    { leaseDurationMs: 4000, renewDeadlineMs: 3000, retryPeriodMs: 500 });
+  assert.throws(() => readEnv({ LEASE_DURATION_SECONDS: '2.5' }), /LEASE_DURATION_SECONDS must be a positive whole number of seconds/);
+  assert.throws(() => readEnv({ LEASE_DURATION_SECONDS: '10' }), /must be longer than LEASE_RENEW_DEADLINE_SECONDS/);
+  assert.throws(() => readEnv({ LEASE_RETRY_PERIOD_SECONDS: '9' }), /must be longer than 1.2 x LEASE_RETRY_PERIOD_SECONDS/);
+  assert.throws(() => readEnv({ LEASE_RETRY_PERIOD_SECONDS: '-1' }), /positive number/);
+});

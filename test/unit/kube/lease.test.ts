@@ -56,11 +56,23 @@ test('expired Lease of another: take it, one more transition, new acquireTime, r
   }));
 });
 
-test('our own Lease: renew keeps acquireTime and transitions (also after a restart in the same pod)', () => {
+test('our own Lease: renew keeps acquireTime and transitions', () => {
   const ours = lease({ holderIdentity: 'pod-a', leaseDurationSeconds: 15, acquireTime: microTime(T0), renewTime: microTime(T0 + 2000), leaseTransitions: 4 });
   const d = decide(ours, REF, 'pod-a', T0 + 4000, undefined);
   assert.equal(d.action, 'replace');
   assert.deepEqual(d.action === 'replace' && d.lease.spec, { holderIdentity: 'pod-a', leaseDurationSeconds: 15, acquireTime: microTime(T0), renewTime: microTime(T0 + 4000), leaseTransitions: 4 });
+});
+
+test('two processes of one name: the Lease held by the other process of my name is waited for like any other', () => {
+  // Held by vm_aaaa0001; vm_bbbb0002 (same host, no POD_NAME) does not take it as its own.
+  const held = lease({ holderIdentity: 'vm_aaaa0001', leaseDurationSeconds: 15, acquireTime: microTime(T0), renewTime: microTime(T0), leaseTransitions: 0 });
+  const d = decide(held, REF, 'vm_bbbb0002', T0, undefined);
+  assert.deepEqual([d.action, d.action === 'wait' && d.holder], ['wait', 'vm_aaaa0001']);
+  // Nor does a restart of that name (a new process id): it waits for the Lease to expire or be released.
+  assert.equal(decide(held, REF, 'vm_cccc0003', T0 + 14_999, d.observed).action, 'wait');
+  assert.equal(decide(held, REF, 'vm_cccc0003', T0 + 15_000, d.observed).action, 'replace');
+  // An older version's holder (the bare name) is another holder too.
+  assert.equal(decide(lease({ holderIdentity: 'vm', leaseDurationSeconds: 15, renewTime: microTime(T0) }), REF, 'vm_cccc0003', T0, undefined).action, 'wait');
 });
 
 test('a released Lease (no holder) is taken at once', () => {
@@ -84,6 +96,9 @@ function fakeGateway() {
   let failing = false;
   const gw = {
     calls: 0,
+    /** Reads wait for it while set; `held` counts the reads that waited. */
+    hold: undefined as Promise<void> | undefined,
+    held: 0,
     get lease() {
       return stored;
     },
@@ -93,6 +108,10 @@ function fakeGateway() {
     async read<T extends KubeObject>(_ref: ObjectRef): Promise<T | undefined> {
       gw.calls++;
       if (failing) throw new Error('apiserver unreachable');
+      if (gw.hold) {
+        gw.held++;
+        await gw.hold;
+      }
       return stored ? (structuredClone(stored) as unknown as T) : undefined;
     },
     async create<T extends KubeObject>(obj: T): Promise<{ created: true; object: T } | { created: false; conflict: true }> {
@@ -161,6 +180,56 @@ test('a leader that cannot renew within the renew deadline stops leading', async
   await waitUntil(() => !a.isLeader());
   assert.equal(stopped, 1);
   assert.ok(errors.includes('apiserver unreachable'));
+  await a.stop();
+});
+
+test('a leader frozen past the renew deadline does not lead when it resumes: the first question says so, before any round', async () => {
+  const gw = fakeGateway();
+  let now = T0;
+  // Production timings: the next round is 2 s of real time away, so only the clock moves here.
+  const a = new LeaderElector({ gateway: gw, ...REF, identity: 'vm_aaaa0001', now: () => now });
+  const b = new LeaderElector({ gateway: gw, ...REF, identity: 'vm_bbbb0002', now: () => now });
+  const events: string[] = [];
+  a.onStartedLeading(() => events.push('a started'));
+  a.onStoppedLeading(() => events.push('a stopped'));
+  a.start();
+  await waitUntil(() => a.isLeader());
+  // a freezes (SIGSTOP). b sees its record, and 15 s later by b's clock takes the Lease.
+  assert.equal(await b.tryAcquireOrRenew(), false);
+  now += 15_000;
+  assert.equal(await b.tryAcquireOrRenew(), true);
+  // a resumes: whatever asks first (a sweep, a userjob check, a health request) hears "not leading".
+  const callsBefore = gw.calls;
+  assert.equal(a.isLeader(), false);
+  assert.deepEqual(events, ['a started', 'a stopped']);
+  assert.equal(gw.calls, callsBefore, 'no round was needed to know it');
+  assert.equal(a.holder(), undefined);
+  // Its stop does not release b's Lease.
+  await a.stop();
+  assert.equal(gw.lease?.spec?.holderIdentity, 'vm_bbbb0002');
+});
+
+test('a renewal that was in flight while the process was frozen does not make it leader: the claim counts from the round\'s start', async () => {
+  const gw = fakeGateway();
+  let now = T0;
+  const a = new LeaderElector({ gateway: gw, ...REF, identity: 'vm_aaaa0001', now: () => now, timings: { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 20 } });
+  const events: string[] = [];
+  a.onStartedLeading(() => events.push('started'));
+  a.onStoppedLeading(() => events.push('stopped'));
+  a.start();
+  await waitUntil(() => a.isLeader());
+  // The next round's read is answered only after the freeze: the apiserver renews, but 12 s passed meanwhile.
+  let resume!: () => void;
+  gw.hold = new Promise<void>((r) => (resume = r));
+  await waitUntil(() => gw.held > 0);
+  now += 12_000;
+  resume();
+  gw.hold = undefined;
+  await waitUntil(() => events.length >= 2);
+  assert.deepEqual(events.slice(0, 2), ['started', 'stopped'], 'stopped, not renewed from the stale round');
+  // Nobody else took the Lease: the next round renews it and a leads again.
+  await waitUntil(() => a.isLeader());
+  assert.deepEqual(events, ['started', 'stopped', 'started']);
   await a.stop();
 });
 

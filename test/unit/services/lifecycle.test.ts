@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ANNOTATIONS, INTERRUPTED_MESSAGE, interruptedByRestart, judgeLifecycle, lifecycleOf, nextChore, nextDeadline } from '../../../src/services/lifecycle.js';
+import { ANNOTATIONS, createdByValue, creatorLoss, INTERRUPTED_MESSAGE, judgeLifecycle, lifecycleOf, nextChore, nextDeadline, type Presence } from '../../../src/services/lifecycle.js';
+import type { PresenceState } from '../../../src/kube/presence.js';
 import { interpret, NOT_STARTED, type PodView } from '../../../src/status/interpret.js';
 
 const T0 = Date.parse('2026-11-30T12:00:00Z');
@@ -8,9 +9,11 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const anchor = (annotations: Record<string, string>, deleting = false) => ({
   metadata: { name: 'k8smgr-x', annotations, ...(deleting ? { deletionTimestamp: iso(T0) } : {}) },
 });
-const self = { replica: 'mgr-a', boot: 'b2' };
+/** What the presence records say, by process id (everyone else: live). */
+const presenceOf = (states: Record<string, PresenceState>): Presence => (id) => states[id] ?? 'live';
+const self = presenceOf({});
 const policy = { failedCleanupSeconds: 300, failedRetentionSeconds: 86_400 };
-const creating = (until: number, by = 'mgr-b/b1') => ({
+const creating = (until: number, by = 'mgr-b_b1') => ({
   [ANNOTATIONS.phase]: 'creating', [ANNOTATIONS.createdBy]: by, [ANNOTATIONS.creatingUntil]: iso(until),
 });
 
@@ -42,12 +45,31 @@ test('a stop time answers the reason once reached', () => {
   assert.deepEqual(judgeLifecycle(lc, T0 + 60_000), { running: false, state: 'failed', details: { error: 'Runtime limit of 1 minute reached', detailed_error: '' } });
 });
 
-test('the same replica restarted recognises its own unfinished start; another replica waits for the deadline', () => {
-  const lc = lifecycleOf(anchor(creating(T0 + 20_000, 'mgr-a/b1')));
-  assert.equal(interruptedByRestart(lc, self), true);
-  assert.equal(interruptedByRestart(lc, { replica: 'mgr-a', boot: 'b1' }), false, 'the creator itself is still at work');
-  assert.equal(interruptedByRestart(lc, { replica: 'mgr-c', boot: 'x' }), false);
-  assert.deepEqual(nextChore(lc, 'starting', T0, policy, self)?.kind, 'mark-interrupted');
+test('createdBy names the process: `<replica>_<boot>`', () => {
+  assert.equal(createdByValue({ replica: 'mgr-a', boot: '1a2b3c4d' }), 'mgr-a_1a2b3c4d');
+});
+
+test('a start whose creator is gone by its presence record is interrupted; one of the same name that lives is not', () => {
+  const lc = lifecycleOf(anchor(creating(T0 + 20_000, 'mgr-a_b1')));
+  // Another process of the same name (mgr-a_b2) is alive too: the name decides nothing, the record does.
+  assert.equal(creatorLoss(lc, presenceOf({ 'mgr-a_b1': 'live' })), undefined);
+  assert.equal(nextChore(lc, 'starting', T0, policy, presenceOf({ 'mgr-a_b1': 'live', 'mgr-a_b2': 'live' })), undefined);
+  // Expired by the observer's clock: gone, marked at once (before the deadline).
+  assert.equal(creatorLoss(lc, presenceOf({ 'mgr-a_b1': 'expired' })), 'gone');
+  assert.equal(nextChore(lc, 'starting', T0, policy, presenceOf({ 'mgr-a_b1': 'expired' }))?.kind, 'mark-interrupted');
+  // No record in the cache: marked once a read confirms there is none.
+  assert.equal(creatorLoss(lc, presenceOf({ 'mgr-a_b1': 'absent' })), 'absent');
+  const absent = nextChore(lc, 'starting', T0, policy, presenceOf({ 'mgr-a_b1': 'absent' }));
+  assert.equal(absent?.kind, 'mark-interrupted');
+  assert.equal(absent?.kind === 'mark-interrupted' && absent.confirm, 'mgr-a_b1');
+  // Nothing known (an older version's `<replica>/<boot>`, a cache not listed yet): the deadline decides.
+  assert.equal(nextChore(lc, 'starting', T0, policy, presenceOf({ 'mgr-a_b1': 'unknown' })), undefined);
+  assert.deepEqual(nextChore(lc, 'starting', T0 + 21_000, policy, presenceOf({ 'mgr-a_b1': 'unknown' })), { kind: 'record-failure' });
+  // Past the deadline the clock decides, without asking about the creator.
+  assert.deepEqual(nextChore(lc, 'starting', T0 + 21_000, policy, presenceOf({ 'mgr-a_b1': 'absent' })), { kind: 'record-failure' });
+  // Only a start being created, not marked or failed yet.
+  assert.equal(creatorLoss(lifecycleOf(anchor({ ...creating(T0 + 20_000, 'mgr-a_b1'), [ANNOTATIONS.interrupted]: 'x' })), presenceOf({ 'mgr-a_b1': 'expired' })), undefined);
+  assert.equal(creatorLoss(lifecycleOf(anchor({ [ANNOTATIONS.phase]: 'created', [ANNOTATIONS.createdBy]: 'mgr-a_b1' })), presenceOf({ 'mgr-a_b1': 'expired' })), undefined);
 });
 
 test('chores: record a live failure, clean up after the grace period, remove after the retention', () => {

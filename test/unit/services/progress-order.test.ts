@@ -26,7 +26,7 @@ test('a start that took longer than the first delay: the first event still waits
   };
   let anchor: KubeObject = {
     apiVersion: 'v1', kind: 'ConfigMap',
-    metadata: { name: 'k8smgr-1-lab', uid: 'u1', resourceVersion: '1', annotations: { [ANNOTATIONS.phase]: 'created', [ANNOTATIONS.createdBy]: 'r1/b1' } },
+    metadata: { name: 'k8smgr-1-lab', uid: 'u1', resourceVersion: '1', annotations: { [ANNOTATIONS.phase]: 'created', [ANNOTATIONS.createdBy]: 'r1_b1' } },
   };
   const listeners: Array<(name: string) => void> = [];
   const sent: Array<{ at: number; event: HubProgressEvent }> = [];
