@@ -42,7 +42,7 @@ export function outpostProblems(cfg: OutpostConfig, keywordNames: readonly strin
   for (const [where, entry] of entries) {
     for (const key of Object.keys(entry?.misc_keywords ?? {})) {
       if (reserved.has(key)) problems.push(`${where}.misc_keywords.${key}: "${key}" is a keyword of every template and cannot be overridden by a hub`);
-      if (SPAWNER_MISC_KEYS.has(key)) problems.push(`${where}.misc_keywords.${key}: "${key}" is one of the spawner's own misc keys`);
+      else if (SPAWNER_MISC_KEYS.has(key)) problems.push(`${where}.misc_keywords.${key}: "${key}" is one of the spawner's own misc keys`);
     }
     for (const [value, service] of Object.entries(entry?.options ?? {})) {
       if (!/^[^/]+\/[^/]+$/.test(service)) problems.push(`${where}.options.${value}: "${service}" is not "<type>/<option>"`);

@@ -113,3 +113,27 @@ test('a container that never started: the detail says so and no log is asked for
   assert.ok(v.details.detailed_error.includes(NOT_STARTED.replace(/:/, ':')), v.details.detailed_error);
   assert.ok(!/Content-Type/.test(v.details.detailed_error));
 });
+
+test('a start that answers only when ready (sync Outpost): its creator\'s until answered; unanswered it ends and goes whole', () => {
+  const waiting = { [ANNOTATIONS.phase]: 'created', [ANNOTATIONS.createdBy]: 'mgr-a_a1', [ANNOTATIONS.creatingUntil]: iso(T0 + 20_000), [ANNOTATIONS.answerBy]: iso(T0 + 40_000) };
+  const lc = lifecycleOf(anchor(waiting));
+  // While it waits, the pods decide (it may be polled); past its answer time it is interrupted.
+  assert.equal(judgeLifecycle(lc, T0 + 30_000), undefined);
+  assert.equal(judgeLifecycle(lc, T0 + 41_000)?.details.error, INTERRUPTED_MESSAGE);
+  assert.equal(nextChore(lc, 'starting', T0 + 30_000, policy, self), undefined);
+  assert.deepEqual(nextChore(lc, 'starting', T0 + 41_000, policy, self), { kind: 'record-failure' });
+  // Its creator gone before the answer: interrupted at once, like a start still creating.
+  assert.equal(creatorLoss(lc, presenceOf({ 'mgr-a_a1': 'expired' })), 'gone');
+  assert.equal(nextChore(lc, 'starting', T0 + 30_000, policy, presenceOf({ 'mgr-a_a1': 'expired' }))?.kind, 'mark-interrupted');
+  // Recorded and cleaned up: nobody will ask for it, the anchor goes too (no retention).
+  const failure = JSON.stringify({ error: INTERRUPTED_MESSAGE, detailed_error: '' });
+  const ended = lifecycleOf(anchor({ ...waiting, [ANNOTATIONS.failedAt]: iso(T0 + 41_000), [ANNOTATIONS.failure]: failure }));
+  assert.deepEqual(nextChore(ended, 'starting', T0 + 42_000, policy, self), { kind: 'clean-up' });
+  const cleaned = lifecycleOf(anchor({ ...waiting, [ANNOTATIONS.failedAt]: iso(T0 + 41_000), [ANNOTATIONS.failure]: failure, [ANNOTATIONS.cleanedUp]: iso(T0 + 42_000) }));
+  assert.deepEqual(nextChore(cleaned, 'starting', T0 + 43_000, policy, self), { kind: 'remove' });
+  // Answered (the annotation removed): an ordinary start, kept for its retention after a failure.
+  const { [ANNOTATIONS.answerBy]: _answered, ...answered } = waiting;
+  const later = lifecycleOf(anchor({ ...answered, [ANNOTATIONS.failedAt]: iso(T0 + 41_000), [ANNOTATIONS.failure]: failure, [ANNOTATIONS.cleanedUp]: iso(T0 + 42_000) }));
+  assert.equal(nextChore(later, 'starting', T0 + 43_000, policy, self), undefined);
+  assert.equal(creatorLoss(lifecycleOf(anchor(answered)), presenceOf({ 'mgr-a_a1': 'expired' })), undefined);
+});
