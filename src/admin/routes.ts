@@ -140,6 +140,8 @@ export async function adminRoutes(app: App, parts: AdminParts): Promise<void> {
       record: {
         servername: record.servername, start_id: record.start_id, jhub_credential: record.jhub_credential, jhub_user_id: record.jhub_user_id,
         start_date: record.start_date, user_options: redact(record.user_options), namespace: record.namespace ?? null,
+        // Which API started it (the Outpost API's words for the start; nothing secret in them).
+        ...(record.outpost ? { outpost: record.outpost } : {}),
       },
       verdict: { state: verdict.state, error: verdict.details.error, detail: unescapeHtml(verdict.details.detailed_error), source },
       pods: pods.map(podSummary),

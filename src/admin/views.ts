@@ -23,6 +23,11 @@ export interface ServiceRow {
   state: ServiceState;
   /** The short error the hub sees (empty unless starting with a reason or failed). */
   error: string;
+  /** Which API started it: the seed's (BackendSpawner) or the JupyterHub Outpost API (OutpostSpawner). */
+  api: 'seed' | 'outpost';
+  /** Outpost API: the hub's server name and user (the servername above is the manager's form of it). */
+  hubServer?: string;
+  hubUser?: string;
 }
 
 export interface VerdictView {
@@ -43,6 +48,8 @@ export function serviceRow(record: ServiceRecord, anchor: KubeObject, pods: read
     node: pod?.spec?.nodeName ?? '',
     state: verdict.state,
     error: verdict.details.error,
+    api: record.outpost ? 'outpost' : 'seed',
+    ...(record.outpost ? { hubServer: record.outpost.name, hubUser: record.outpost.user } : {}),
   };
 }
 

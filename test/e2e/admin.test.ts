@@ -57,6 +57,7 @@ before(async () => {
   ].join('\n'));
   writeFileSync(configPath, JSON.stringify({
     services: { descriptions, base: path.join(tmp, 'rendered') },
+    outpost: { credentials: { testhub: { default_service: 'lab/ok' } } },
     userhomes: { enabled: false, base: path.join(tmp, 'homes'), skel: path.join(tmp, 'skel') },
     startup: { create_user: { admin: ['access_to_admin'], testhub: ['access_to_webservice'], logs: ['access_to_logging'] } },
     userjobs: { port_range: [portBase, portBase + 9], control_dir: mkdtempSync('/tmp/adm-ctl-'), check_interval_seconds: 1 },
@@ -177,11 +178,12 @@ test('services appear live as they start, one turns failed with its cause, and i
   // The row says what the hub was told; the table has the columns asked for.
   const cells = await row('lab-ok').locator('td').allTextContents();
   assert.equal(cells[0], 'testhub');
-  assert.equal(cells[1], 'lab-ok');
-  assert.equal(cells[2], '42');
-  assert.equal(cells[3], 'lab/ok');
-  assert.match(cells[4]!, /^\d+ s$|min/);
-  assert.ok(cells[5]!.length > 0, 'a node');
+  assert.equal(cells[1], 'seed');
+  assert.equal(cells[2], 'lab-ok');
+  assert.equal(cells[3], '42');
+  assert.equal(cells[4], 'lab/ok');
+  assert.match(cells[5]!, /^\d+ s$|min/);
+  assert.ok(cells[6]!.length > 0, 'a node');
   assert.match(await row('lab-bad').textContent() ?? '', /failed.*Service (status is|cannot start)/);
 
   // Charts: by state, and the starts/failures of the last hour.
@@ -249,6 +251,29 @@ test('services appear live as they start, one turns failed with its cause, and i
   }, { what: 'the anchor of lab-bad gone' });
   assert.match(manager.output(), /admin page: stopping a service.*admin.*lab-bad|lab-bad.*admin page: stopping a service/);
   assert.equal(await page.textContent('#chart-states-svg text[data-state="failed"]'), '0');
+});
+
+test('a start of the Outpost API shows which API it came from, with the hub\'s server name and user', async () => {
+  const startId = 'cafe0123cafe0123cafe0123cafe0123';
+  const started = await api('POST', '/outpost/services', {
+    auth: auth.testhub,
+    body: { name: 'lab', env: { JUPYTERHUB_USER: 'carol', JUPYTERHUB_USER_ID: '43', JUPYTERHUB_API_TOKEN: HUB_API_TOKEN }, user_options: { start_id: startId }, misc: { port: 8888 } },
+  });
+  assert.equal(started.status, 200, started.text);
+  const outpostRow = page.locator('#services-table tr[data-api="outpost"]');
+  await outpostRow.waitFor({ timeout: 30_000 });
+  const cells = await outpostRow.locator('td').allTextContents();
+  assert.deepEqual([cells[0], cells[1], cells[2], cells[3]], ['testhub', 'Outpost: carol/lab', 'lab-cafe0123', '43']);
+  await outpostRow.getByRole('button', { name: 'lab-cafe0123' }).click();
+  try {
+    await page.locator('#details-api').waitFor();
+    assert.match(await page.textContent('#details-api') ?? '', new RegExp(`JupyterHub Outpost API: server "lab" of carol, start_id ${startId}, reached at lab-cafe0123-cafe0123\\.`));
+  } finally {
+    await page.keyboard.press('Escape');
+  }
+  assert.ok(!(await page.content()).includes(HUB_API_TOKEN));
+  assert.equal((await api('DELETE', `/outpost/services/lab/${startId}`, { auth: auth.testhub })).status, 200);
+  await outpostRow.waitFor({ state: 'detached', timeout: 30_000 });
 });
 
 test('change a log level and send a log test from the page', async () => {

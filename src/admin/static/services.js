@@ -95,8 +95,13 @@ function queueRender() {
 function matches(row, text, state) {
   if (state && row.state !== state) return false;
   if (!text) return true;
-  const hay = `${row.credential} ${row.servername} ${row.userId} ${row.service} ${row.node} ${row.state} ${row.startId} ${row.error}`.toLowerCase();
+  const hay = `${row.credential} ${row.api} ${row.servername} ${row.hubServer ?? ''} ${row.hubUser ?? ''} ${row.userId} ${row.service} ${row.node} ${row.state} ${row.startId} ${row.error}`.toLowerCase();
   return text.split(/\s+/).every((word) => hay.includes(word));
+}
+
+/** Which API started a service: "Outpost" (with the hub's server name and user) or "seed". */
+function apiLabel(row) {
+  return row.api === 'outpost' ? `Outpost: ${row.hubUser ? `${row.hubUser}/` : ''}${row.hubServer}` : 'seed';
 }
 
 function render() {
@@ -109,8 +114,9 @@ function render() {
   const now = Date.now();
   for (const row of shown) {
     const open = h('button', { type: 'button', class: 'link', 'aria-haspopup': 'dialog', title: 'Details', onclick: () => void openDetails(row.id) }, row.servername);
-    tbody.append(h('tr', { dataset: { id: row.id, state: row.state, servername: row.servername } },
+    tbody.append(h('tr', { dataset: { id: row.id, state: row.state, servername: row.servername, api: row.api } },
       cell(row.credential),
+      cell(apiLabel(row), { class: 'api', title: row.api === 'outpost' ? `Outpost API: server "${row.hubServer}" of ${row.hubUser || 'user ' + row.userId}` : 'the seed API (BackendSpawner)' }),
       h('td', {}, open),
       cell(String(row.userId), { class: 'num' }),
       cell(row.service),
@@ -173,6 +179,9 @@ function detailsView(d) {
   const facts = h('dl', { class: 'facts' },
     h('dt', {}, 'State'), h('dd', { id: 'details-state' }, stateBadge(d.verdict.state)),
     h('dt', {}, 'Credential'), h('dd', {}, d.record.jhub_credential),
+    h('dt', {}, 'API'), h('dd', { id: 'details-api' }, d.record.outpost
+      ? `JupyterHub Outpost API: server "${d.record.outpost.name}" of ${d.record.outpost.user || 'user ' + d.record.jhub_user_id}, start_id ${d.record.outpost.start_id}${d.record.outpost.async ? ' (async)' : ''}, reached at ${d.record.outpost.service || '—'}`
+      : 'seed API (BackendSpawner)'),
     h('dt', {}, 'User id'), h('dd', {}, String(d.record.jhub_user_id)),
     h('dt', {}, 'Service'), h('dd', {}, row.service || '—'),
     h('dt', {}, 'Start id'), h('dd', { class: 'mono' }, d.record.start_id),

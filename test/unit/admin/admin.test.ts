@@ -155,8 +155,12 @@ test('a service row, its objects, events and progress log', () => {
     { state: 'running', details: { error: '', detailed_error: '' } }, 'main');
   assert.deepEqual(row, {
     id: 'k8smgr-1234-lab-1', credential: 'hub', servername: 'lab-1', userId: 7, service: 'lab/ok', startId: 'abcd0001',
-    started: '2026-03-01T11:59:00.000Z', node: 'n2', state: 'running', error: '',
+    started: '2026-03-01T11:59:00.000Z', node: 'n2', state: 'running', error: '', api: 'seed',
   });
+  // A start of the Outpost API shows the hub's server name and user beside the manager's servername.
+  const outpost = { ...record, outpost: { name: 'lab', start_id: 'abcd0001ffff', user: 'alice', async: false, service: 'svc:1' } };
+  const orow = serviceRow(outpost, anchor(), [], { state: 'starting', details: { error: '', detailed_error: '' } }, 'main');
+  assert.deepEqual([orow.api, orow.hubServer, orow.hubUser], ['outpost', 'lab', 'alice']);
   assert.deepEqual(objectViews(record), [
     { apiVersion: 'v1', kind: 'Secret', name: 'secret-lab-1' },
     { apiVersion: 'apps/v1', kind: 'Deployment', name: 'depl-lab-1' },
