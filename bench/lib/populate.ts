@@ -10,12 +10,17 @@ import type { KubeObject } from '../../src/kube/gateway.js';
 import type { ServiceRecord } from '../../src/services/types.js';
 import { BENCH_TAINT, type BenchCluster } from './cluster.js';
 
-export const servername = (i: number): string => `bench-${String(i).padStart(5, '0')}`;
+/** Every bench service is also an Outpost API start: the hub's server `bench` with this start_id. */
+export const OUTPOST_NAME = 'bench';
+const START_ID = 'b0000001';
+/** The Outpost start_id of service i: the engine's servername (`bench-<8 hex>`) and start id come out of it (src/outpost/identity.ts). */
+export const outpostStartId = (i: number): string => `${i.toString(16).padStart(8, '0')}${START_ID}${'0'.repeat(16)}`;
+export const servername = (i: number): string => `${OUTPOST_NAME}-${i.toString(16).padStart(8, '0')}`;
 
 export function benchRecord(credential: string, namespace: string, i: number): ServiceRecord {
   return {
     servername: servername(i),
-    start_id: 'b0000001',
+    start_id: START_ID,
     user_options: { service: 'lab/ok' },
     jhub_user_id: 1000 + i,
     jhub_credential: credential,
@@ -23,6 +28,8 @@ export function benchRecord(credential: string, namespace: string, i: number): S
     stop_pending: false,
     namespace,
     objects: [`v1|Pod/pod-${servername(i)}`],
+    // Polled through both APIs: /api/services/<servername>/ and /outpost/services/bench/<start_id>.
+    outpost: { name: OUTPOST_NAME, start_id: outpostStartId(i), user: `user${i}`, async: false, service: `svc-${servername(i)}:8888` },
   };
 }
 

@@ -47,7 +47,7 @@ export function checkTargets(r: Pick<BenchResults, 'poll' | 'startStorm' | 'memo
   const targets: Target[] = [];
   const polls = r.poll;
   if (polls.length) {
-    const perPoll = Math.max(...polls.flatMap((p) => [p.saturated.apiRequestsPerPoll, p.paced.apiRequestsPerPoll]));
+    const perPoll = Math.max(...polls.flatMap((p) => [p.saturated, p.paced, p.outpostSaturated, p.outpostPaced].flatMap((run) => (run ? [run.apiRequestsPerPoll] : []))));
     targets.push({ name: 'apiserver requests per poll', target: '0', value: String(perPoll), met: perPoll === 0 });
     const at1000 = polls.find((p) => p.services === 1000) ?? polls[polls.length - 1];
     if (at1000) {
@@ -96,12 +96,16 @@ export function renderTables(r: BenchResults): string {
   const out: string[] = [];
   out.push(`Date ${r.date}; ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGiB} GiB; Node ${r.machine.node}; manager run from ${r.runtime}; scenario \`${r.scenario}\`.`);
   if (r.poll.length) {
-    out.push('', '**Poll** (GET /api/services/<name>/ cycling over all services; Basic auth; autocannon in its own process)', '');
+    out.push('', '**Poll** (GET /api/services/<name>/ cycling over all services, then the same services through the Outpost API, GET /outpost/services/<name>/<start_id>; Basic auth; autocannon in its own process)', '');
     out.push(table(
       ['services', 'manager ready', 'load', 'polls/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'apiserver req/polls', 'manager CPU µs/poll', 'manager cores', 'load avg'],
       r.poll.flatMap((p) => [
         [p.services, `${(p.managerReadyMs / 1000).toFixed(1)} s`, `${r.options.connections} conn., max`, p.saturated.perSecond, p.saturated.latencyMs.p50, p.saturated.latencyMs.p99, p.saturated.latencyMs.max, p.saturated.errors + p.saturated.timeouts + p.saturated.non2xx, `${p.saturated.apiRequests}/${p.saturated.requests}`, p.saturated.managerCpuUsPerPoll, p.saturated.managerCpuCores, p.saturated.loadAverage],
         ['', '', `paced ${r.options.pacedRate}/s`, p.paced.perSecond, p.paced.latencyMs.p50, p.paced.latencyMs.p99, p.paced.latencyMs.max, p.paced.errors + p.paced.timeouts + p.paced.non2xx, `${p.paced.apiRequests}/${p.paced.requests}`, p.paced.managerCpuUsPerPoll, p.paced.managerCpuCores, p.paced.loadAverage],
+        ...[['Outpost API: max', p.outpostSaturated], [`Outpost API: paced ${r.options.pacedRate}/s`, p.outpostPaced]].flatMap(([label, f]) => {
+          const run = f as typeof p.paced | undefined;
+          return run ? [['', '', label as string, run.perSecond, run.latencyMs.p50, run.latencyMs.p99, run.latencyMs.max, run.errors + run.timeouts + run.non2xx, `${run.apiRequests}/${run.requests}`, run.managerCpuUsPerPoll, run.managerCpuCores, run.loadAverage]] : [];
+        }),
         ['', '', `control: /api/health/ paced`, p.pacedHealth.perSecond, p.pacedHealth.latencyMs.p50, p.pacedHealth.latencyMs.p99, p.pacedHealth.latencyMs.max, p.pacedHealth.errors + p.pacedHealth.timeouts + p.pacedHealth.non2xx, `${p.pacedHealth.apiRequests}/${p.pacedHealth.requests}`, p.pacedHealth.managerCpuUsPerPoll, p.pacedHealth.managerCpuCores, p.pacedHealth.loadAverage],
       ]),
     ));

@@ -8,7 +8,7 @@ import { createCredentialStore } from '../../src/auth/store.js';
 import { LABELS } from '../../src/services/anchor.js';
 import { runLoad, type LoadResult } from './load.js';
 import { percentile } from './load-worker.js';
-import { pool, populate, servername } from './populate.js';
+import { OUTPOST_NAME, outpostStartId, pool, populate, servername } from './populate.js';
 import { CREDENTIAL, INSTANCE, openSession, type Session } from './session.js';
 import type { BenchManager } from './manager.js';
 
@@ -51,6 +51,9 @@ export interface PollFigures {
   managerReadyMs: number;
   saturated: LoadFigures;
   paced: LoadFigures;
+  /** The same services polled through the Outpost API (GET /outpost/services/<name>/<start_id>), saturating and paced. */
+  outpostSaturated?: LoadFigures;
+  outpostPaced?: LoadFigures;
   /** Control: the same paced load on /api/health/ (no auth, no lookup): what the machine and HTTP alone give. */
   pacedHealth: LoadFigures;
 }
@@ -186,9 +189,14 @@ export async function populationPass(opts: BenchOptions, want: { poll: boolean; 
           const saturated = await loadWithCount(s, m, { paths, connections: opts.connections, durationSeconds: opts.durationSeconds });
           opts.log(`  paced load: ${opts.pacedRate}/s, ${opts.durationSeconds} s`);
           const paced = await loadWithCount(s, m, { paths, connections: Math.min(8, opts.connections), durationSeconds: opts.durationSeconds, rate: opts.pacedRate });
+          const outpostPaths = Array.from({ length: Math.max(n, 1) }, (_, i) => `/outpost/services/${OUTPOST_NAME}/${outpostStartId(i)}`);
+          opts.log(`  Outpost API: saturating load, then paced`);
+          await runLoad({ url: m.url, paths: outpostPaths, headers: { authorization: s.auth }, connections: opts.connections, durationSeconds: Math.min(2, opts.warmupSeconds) });
+          const outpostSaturated = await loadWithCount(s, m, { paths: outpostPaths, connections: opts.connections, durationSeconds: opts.durationSeconds });
+          const outpostPaced = await loadWithCount(s, m, { paths: outpostPaths, connections: Math.min(8, opts.connections), durationSeconds: opts.durationSeconds, rate: opts.pacedRate });
           opts.log(`  control: paced load on /api/health/`);
           const pacedHealth = await loadWithCount(s, m, { paths: ['/api/health/'], connections: Math.min(8, opts.connections), durationSeconds: opts.durationSeconds, rate: opts.pacedRate });
-          out.poll.push({ services: n, populateSeconds, managerReadyMs: m.readyMs, saturated, paced, pacedHealth });
+          out.poll.push({ services: n, populateSeconds, managerReadyMs: m.readyMs, saturated, paced, outpostSaturated, outpostPaced, pacedHealth });
         }
         if (n > 0 && want.auth && n === opts.authSize) {
           const token = await createToken(s);

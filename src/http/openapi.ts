@@ -21,6 +21,7 @@ export async function openApiDocument(): Promise<Json> {
     readiness: { check: () => ({ ready: false, details: {} }) },
     bodyLimitBytes: 1024,
     userjobs: stub as never,
+    outpost: { api: stub as never, basePath: '/outpost', enabled: () => true },
   });
   await app.ready();
   const doc = app.swagger() as Json;
@@ -32,6 +33,7 @@ const GROUP_OF_TAG: Record<string, string> = {
   services: 'access_to_webservice',
   userjobs: 'access_to_webservice',
   logs: 'access_to_logging',
+  outpost: 'access_to_webservice (none for ping); answers in the JupyterHub Outpost\'s shapes (docs/outpost.md)',
   health: 'none (open)',
 };
 
@@ -49,7 +51,8 @@ export function renderApiMarkdown(doc: Json): string {
     'Authentication: HTTP Basic (`base64(credential:password)`) or a token (`token <t>` or `Bearer <t>`),',
     'in the `Authorization` header or the original\'s `Authentication` header (see docs/credentials.md).',
     'Missing or wrong credentials answer 401, a credential without the route\'s group 403, too many',
-    'failed logins from one address 429. Paths work with and without the trailing slash.',
+    'failed logins from one address 429. Paths work with and without the trailing slash, except those of the',
+    'Outpost API (`/outpost/...`, docs/outpost.md), which answer exactly as a JupyterHub Outpost does.',
     '',
   ];
   const paths = (doc.paths ?? {}) as Record<string, Record<string, Json>>;

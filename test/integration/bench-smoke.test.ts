@@ -25,7 +25,8 @@ test('bench smoke: poll, start-storm, stop-storm, memory and auth at tiny sizes'
   assert.equal(json.poll.length, 1, lines.join('\n'));
   const poll = json.poll[0]!;
   assert.equal(poll.services, 5);
-  for (const run of [poll.saturated, poll.paced]) {
+  assert.ok(poll.outpostSaturated && poll.outpostPaced, 'the Outpost API\'s polls were measured');
+  for (const run of [poll.saturated, poll.paced, poll.outpostSaturated, poll.outpostPaced]) {
     assert.ok(run.requests > 0, 'some polls were answered');
     finite(run.perSecond, 'polls/s');
     for (const k of ['p50', 'p99', 'max'] as const) finite(run.latencyMs[k], `latency ${k}`);

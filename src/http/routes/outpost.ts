@@ -38,7 +38,9 @@ const StartBody = Type.Object(
   },
   { additionalProperties: true },
 );
-const Names = Type.Object({ name: Type.String(), start_id: Type.Optional(Type.String()) });
+const Names = Type.Object({ name: Type.String({ description: 'the hub\'s server name' }), start_id: Type.String({ description: 'the spawner\'s start_id' }) });
+/** The one-segment form: start_id "0", as on an Outpost. */
+const NameOnly = Type.Object({ name: Type.String({ description: 'the hub\'s server name (start_id "0")' }) });
 const CollectLogs = Type.Object({ collect_logs: Type.Optional(Type.String({ description: '"true": the log tail as a list of lines' })) });
 
 export const outpostSchemas = {
@@ -165,9 +167,9 @@ export async function outpostRoutes(app: App, opts: OutpostRouteOptions): Promis
     const answer = await outpost.stop(principalOf(request), request.params.name, request.params.start_id ?? '0', { collectLogs: request.query.collect_logs === 'true', async });
     return answer.async ? reply.status(202).send({}) : reply.status(200).send({ logs: answer.logs });
   };
-  for (const url of ['/services/:name', '/services/:name/:start_id']) {
-    app.get(url, { config: { group, action: 'poll', ...exact(false) }, schema: outpostSchemas.poll }, poll);
-    app.delete(url, { config: { group, action: 'stop', ...exact(false) }, schema: outpostSchemas.stop }, stop);
+  for (const [url, params] of [['/services/:name', NameOnly], ['/services/:name/:start_id', Names]] as const) {
+    app.get(url, { config: { group, action: 'poll', ...exact(false) }, schema: { ...outpostSchemas.poll, params } }, poll);
+    app.delete(url, { config: { group, action: 'stop', ...exact(false) }, schema: { ...outpostSchemas.stop, params } }, stop);
   }
 
   // FastAPI answers a known path with another method 405 (no credentials needed).
