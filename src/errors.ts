@@ -36,8 +36,10 @@ export class DomainError extends Error {
   readonly messages: readonly string[];
   /** For malformed: each field's problem. */
   readonly problems: readonly FieldProblem[];
+  /** Facts of the refusal for an API that words it its own way (e.g. the Outpost API's flavor messages). */
+  readonly facts: Readonly<Record<string, unknown>>;
 
-  constructor(code: ErrorCode, userMessage: string, opts: { detail?: string; messages?: readonly string[]; problems?: readonly FieldProblem[]; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, userMessage: string, opts: { detail?: string; messages?: readonly string[]; problems?: readonly FieldProblem[]; facts?: Record<string, unknown>; cause?: unknown } = {}) {
     super(opts.detail ? `${userMessage}: ${opts.detail}` : userMessage, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'DomainError';
     this.code = code;
@@ -45,6 +47,7 @@ export class DomainError extends Error {
     this.detail = opts.detail ?? '';
     this.messages = opts.messages ?? [userMessage];
     this.problems = opts.problems ?? [];
+    this.facts = opts.facts ?? {};
   }
 }
 
@@ -64,7 +67,7 @@ export const notFoundError = (what = 'Not found.') => new DomainError('not_found
 export const conflictError = (message: string) => new DomainError('conflict', message);
 export const failedError = (message: string, detail: string, cause?: unknown) => new DomainError('failed', message, { detail, cause });
 export const unavailableError = (message: string, detail: string) => new DomainError('unavailable', message, { detail });
-export const limitReached = (message: string, detail = message) => new DomainError('limit_reached', message, { detail });
+export const limitReached = (message: string, detail = message, facts?: Record<string, unknown>) => new DomainError('limit_reached', message, { detail, ...(facts ? { facts } : {}) });
 
 export function isDomainError(err: unknown): err is DomainError {
   return err instanceof DomainError;

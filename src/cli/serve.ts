@@ -148,6 +148,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
     hasAnchor: (credential, servername, startId) => cache.find(credential, servername)?.record.start_id === startId,
     onRejected: (credential, flavor, reason) => metrics.flavorRejections.inc({ credential, flavor, reason }),
     leading: () => leadership.isLeader(),
+    lookupEnv: (name) => env.lookup(name),
   });
   const reportFlavorProblems = () => {
     for (const problem of [...flavorProblems(configStore.current.flavors), ...outpostProblems(configStore.current.outpost)]) logger.error(`config: ${problem}`);

@@ -56,6 +56,55 @@ const FlavorOverrideSchema = Type.Object(
 
 const FlavorName = Type.String({ pattern: FLAVOR_NAME_PATTERN });
 
+/** Changes to a flavor for some users or for a credential's offer: any setting but its name. */
+export const FlavorPatchSchema = Type.Object(
+  {
+    max: Type.Optional(Limit('services of this flavor at once (for these users: their view of the capacity)')),
+    max_per_user: Type.Optional(Limit('services of this flavor one user may run')),
+    runtime: Type.Optional(RuntimeSchema),
+    display_name: Type.Optional(Type.String({ maxLength: 200 })),
+    description: Type.Optional(Type.String({ maxLength: 2000 })),
+    weight: Type.Optional(Type.Number()),
+    resources: Type.Optional(ResourcesSchema),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * How a rule matches one key of the user's identity (the `authentication` dict an
+ * OutpostSpawner sends: name, groups, ...): a pattern (exact, `*`/`?` glob, or
+ * `/regex/`), a list of exact values, or `{"outpost": "<pattern>"}` for a JupyterHub
+ * Outpost's own test (regular expression over the whole value, else fnmatch glob, else
+ * equality), which `k8smgr flavors import` writes.
+ */
+export const MatchValueSchema = Type.Union([
+  Type.String({ minLength: 1, maxLength: 500 }),
+  Type.Array(Type.String({ maxLength: 500 }), { maxItems: 1000 }),
+  Type.Object({ outpost: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false }),
+]);
+
+export const FlavorRuleSchema = Type.Object(
+  {
+    /** For log lines and the operators' eyes. */
+    name: Type.Optional(Type.String({ maxLength: 200 })),
+    /** Key of the user's identity → how its value must match. */
+    match: Type.Record(Type.String({ minLength: 1, maxLength: 200 }), MatchValueSchema),
+    /** `any` (default, a JupyterHub Outpost's): one key matching is enough; `all`: every key must match. */
+    require: Type.Optional(Type.Union([Type.Literal('any'), Type.Literal('all')])),
+    /** The rule holds for users who do not match. */
+    negate: Type.Optional(Type.Boolean()),
+    /** Of the rules that hold, the highest weight wins (on a tie, the later one). */
+    weight: Type.Optional(Type.Number()),
+    /** These users get no flavors: every start is refused. */
+    forbidden: Type.Optional(Type.Boolean()),
+    /** The flavors these users may use (absent: all they would have). */
+    flavors: Type.Optional(Type.Array(FlavorName, { maxItems: 500 })),
+    /** Per flavor, changes for these users. */
+    overrides: Type.Optional(Type.Record(FlavorName, FlavorPatchSchema)),
+  },
+  { additionalProperties: false },
+);
+
 export const UserOverrideSchema = Type.Object(
   {
     default: Type.Optional(FlavorName),
@@ -72,6 +121,20 @@ export const CredentialFlavorsSchema = Type.Object(
     undefined_max: Type.Optional(Limit('max for a flavor name that is not defined (default 0: an unknown flavor is refused with 400)')),
     flavors: Type.Optional(Type.Record(FlavorName, FlavorSchema, { additionalProperties: false })),
     users: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 200 }), UserOverrideSchema)),
+    /** What this credential offers everyone: a subset of `flavors` (absent: all) and changes to them. */
+    offer: Type.Optional(Type.Object(
+      { flavors: Type.Optional(Type.Array(FlavorName, { maxItems: 500 })), overrides: Type.Optional(Type.Record(FlavorName, FlavorPatchSchema)) },
+      { additionalProperties: false },
+    )),
+    /** Rules on the user's identity (the `authentication` an OutpostSpawner sends): one rule, the heaviest that holds, applies. */
+    rules: Type.Optional(Type.Array(FlavorRuleSchema, { maxItems: 1000 })),
+    /**
+     * What a user's rule starts from: `offer` (default: the rule narrows what the credential
+     * offers) or `all` (a JupyterHub Outpost's: every defined flavor, without the offer's changes).
+     */
+    rules_start_from: Type.Optional(Type.Union([Type.Literal('offer'), Type.Literal('all')])),
+    /** An environment variable holding the hub token for usage pushes when a start's env has no JUPYTERHUB_FLAVORS_UPDATE_TOKEN. */
+    push_token_env: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' })),
   },
   { additionalProperties: false },
 );
@@ -85,3 +148,6 @@ export type FlavorConfig = Static<typeof FlavorSchema>;
 export type UserOverride = Static<typeof UserOverrideSchema>;
 export type Runtime = Static<typeof RuntimeSchema>;
 export type Resources = Static<typeof ResourcesSchema>;
+export type FlavorPatch = Static<typeof FlavorPatchSchema>;
+export type FlavorRule = Static<typeof FlavorRuleSchema>;
+export type MatchValue = Static<typeof MatchValueSchema>;

@@ -21,6 +21,8 @@ export interface AdmitRequest {
   userId: number | string;
   userOptions: Record<string, unknown>;
   env: Record<string, string>;
+  /** The user's identity for the credential's rules (OutpostSpawner's `authentication`). */
+  authentication?: Readonly<Record<string, unknown>> | undefined;
 }
 
 export interface Admitted {
@@ -73,6 +75,8 @@ export interface FlavorsView {
 /** What GET /api/flavors/ needs (declared here, implemented by FlavorAdmission). */
 export interface FlavorsApi {
   view(credential: string, user?: UserRef): FlavorsView;
+  /** The Outpost API's GET /flavors/ (and with an identity, POST /userflavors). */
+  outpostDocument(credential: string, authentication?: Readonly<Record<string, unknown>>): Record<string, OutpostFlavor>;
 }
 
 export interface FlavorGauge {
@@ -104,12 +108,14 @@ export interface FlavorAdmissionDeps {
   leading?: () => boolean;
   /** A start refused for capacity (metrics). */
   onRejected?: (credential: string, flavor: string, reason: RefusalReason) => void;
+  /** The environment (a credential's `push_token_env`). */
+  lookupEnv?: (name: string) => string | undefined;
 }
 
 const NOTHING: Admitted = Object.freeze({ keywords: {}, patchObjects: () => {}, annotations: {} });
 
 export class FlavorAdmission implements StartAdmission, FlavorsApi {
-  readonly #deps: Required<Omit<FlavorAdmissionDeps, 'pusher' | 'hasAnchor' | 'onRejected' | 'leading'>> & Pick<FlavorAdmissionDeps, 'pusher' | 'hasAnchor' | 'onRejected' | 'leading'>;
+  readonly #deps: Required<Omit<FlavorAdmissionDeps, 'pusher' | 'hasAnchor' | 'onRejected' | 'leading' | 'lookupEnv'>> & Pick<FlavorAdmissionDeps, 'pusher' | 'hasAnchor' | 'onRejected' | 'leading' | 'lookupEnv'>;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(deps: FlavorAdmissionDeps) {
@@ -137,9 +143,9 @@ export class FlavorAdmission implements StartAdmission, FlavorsApi {
   async admit(req: AdmitRequest): Promise<Admitted> {
     const settings = this.#settings(req.credential);
     if (!settings) return NOTHING;
-    const user: UserRef = { id: String(req.userId), name: req.env.JUPYTERHUB_USER };
+    const user: UserRef = { id: String(req.userId), name: req.env.JUPYTERHUB_USER, authentication: req.authentication };
     const effective = effectiveFlavors(settings, user);
-    const flavor = resolveFlavor(effective, req.userOptions);
+    const flavor = resolveFlavor(effective, req.userOptions, new Set(Object.keys(settings.flavors ?? {})));
     const log = this.#deps.logger.child({ uuidcode: req.servername, credential: req.credential, start_id: req.startId, flavor: flavor.name });
     const key = reservationKey(req.servername, req.startId);
     const reservation: Reservation = { flavor: flavor.name, user_id: user.id, at: this.#deps.now().toISOString() };
@@ -154,10 +160,10 @@ export class FlavorAdmission implements StartAdmission, FlavorsApi {
     if (!decision.ok) {
       this.#deps.onRejected?.(req.credential, flavor.name, decision.reason);
       log.warning({ reason: decision.reason, detail: decision.detail }, 'start refused by flavor limits');
-      throw limitReached(decision.message, decision.detail);
+      throw limitReached(decision.message, decision.detail, { flavorRefusal: decision.refusal });
     }
     log.info({ runtime_seconds: flavor.runtimeSeconds }, 'flavor capacity reserved');
-    const target = pushTarget(req.env);
+    const target = this.#pushTarget(req.credential, req.env);
     if (target) this.#push(req.credential, target);
     const cfg = this.#deps.config();
     const deployment = startNames({ id: serviceId(req.servername, req.startId), prefix: cfg.services.deployment_main_name_prefix }).mainDeployment;
@@ -185,7 +191,7 @@ export class FlavorAdmission implements StartAdmission, FlavorsApi {
       if (!this.#settings(start.credential) && !this.#deps.store.credentials().includes(start.credential)) return;
       const removed = await this.#deps.store.release(start.credential, key);
       if (removed) this.#deps.logger.info({ uuidcode: start.servername, credential: start.credential, start_id: start.startId }, 'flavor capacity released');
-      const target = pushTarget(start.env);
+      const target = this.#pushTarget(start.credential, start.env);
       if (target) this.#push(start.credential, target);
     } catch (err) {
       // Pruning removes it later (its anchor is gone by then).
@@ -198,8 +204,29 @@ export class FlavorAdmission implements StartAdmission, FlavorsApi {
     return this.#settings(credential) ? PUSH_ENV_KEYS : [];
   }
 
+  #pushTarget(credential: string, env: Record<string, string> | undefined): PushTarget | undefined {
+    const tokenEnv = this.#settings(credential)?.push_token_env;
+    return pushTarget(env, tokenEnv ? this.#deps.lookupEnv?.(tokenEnv) : undefined);
+  }
+
+  /** The hub's view (no user rules), in a JupyterHub Outpost's shape: what the hub's flavor UI reads. */
   #push(credential: string, target: PushTarget): void {
-    this.#deps.pusher?.push(target, () => pushBody(this.view(credential)));
+    this.#deps.pusher?.push(target, () => this.outpostDocument(credential));
+  }
+
+  /**
+   * The credential's flavors in a JupyterHub Outpost's shape (GET /flavors/, the usage
+   * pushes; with `authentication`, POST /userflavors): flavor → its settings and
+   * `current`, the running services of it over all users.
+   */
+  outpostDocument(credential: string, authentication?: Readonly<Record<string, unknown>>): Record<string, OutpostFlavor> {
+    const settings = this.#settings(credential);
+    if (!settings) return {};
+    const effective = effectiveFlavors(settings, authentication ? { id: '', authentication } : undefined);
+    const usage = usageOf(this.#deps.store.book(credential));
+    const out: Record<string, OutpostFlavor> = {};
+    for (const f of effective.flavors.values()) out[f.name] = outpostFlavor(f, usage.byFlavor.get(f.name) ?? 0);
+    return out;
   }
 
   /** Removes reservations older than the grace time whose start has no anchor. */
@@ -287,11 +314,34 @@ export class FlavorAdmission implements StartAdmission, FlavorsApi {
   }
 }
 
-/** The body of a usage push: flavor → settings and `current` (the JupyterHub Outpost shape). */
-export function pushBody(view: FlavorsView): Record<string, Omit<FlavorView, 'user_current' | 'resources'>> {
-  const out: Record<string, Omit<FlavorView, 'user_current' | 'resources'>> = {};
-  for (const [name, { user_current: _u, resources: _r, ...rest }] of Object.entries(view.flavors)) out[name] = rest;
-  return out;
+/** One flavor as a JupyterHub Outpost shows it (its flavors file's keys, and `current`). */
+export interface OutpostFlavor {
+  /** -1: unlimited. */
+  max: number;
+  /** Absent: unlimited. */
+  maxPerUser?: number;
+  weight: number;
+  display_name: string;
+  description: string;
+  /** timedelta's keyword arguments (`{"hours": 2}`); absent: no runtime limit. */
+  runtime?: { days?: number; hours?: number; minutes?: number; seconds?: number };
+  resources?: Resources;
+  current: number;
+}
+
+/** A flavor in a JupyterHub Outpost's shape. Pure. */
+export function outpostFlavor(f: EffectiveFlavor, current: number): OutpostFlavor {
+  const runtime = f.runtimeSeconds > 0 ? (typeof f.runtime === 'object' ? f.runtime : { seconds: f.runtimeSeconds }) : undefined;
+  return {
+    max: f.max,
+    ...(f.maxPerUser >= 0 ? { maxPerUser: f.maxPerUser } : {}),
+    weight: f.weight,
+    display_name: f.displayName,
+    description: f.description,
+    ...(runtime ? { runtime } : {}),
+    ...(f.resources ? { resources: f.resources } : {}),
+    current,
+  };
 }
 
 /** Resources of the flavor on the main container; a flavor with resources and a template without that container is refused. */

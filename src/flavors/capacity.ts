@@ -85,7 +85,21 @@ export type RefusalReason = 'closed' | 'flavor_full' | 'user_flavor_full' | 'use
 
 export type Decision =
   | { ok: true }
-  | { ok: false; reason: RefusalReason; message: string; detail: string };
+  | { ok: false; reason: RefusalReason; message: string; detail: string; refusal: FlavorRefusal };
+
+/**
+ * The facts of a refused start, for an API that words them its own way (the
+ * Outpost API answers with a JupyterHub Outpost's sentences, flavors/wording.ts).
+ */
+export type FlavorRefusal =
+  /** The flavor is not one the user may use (or none was given). */
+  | { kind: 'not_allowed'; flavor: string | null; allowed: string[] }
+  /** The user runs `maxPerUser` of this flavor already. */
+  | { kind: 'user_flavor_full'; flavor: string; maxPerUser: number }
+  /** The flavor's `max` is reached. */
+  | { kind: 'flavor_full'; flavor: string; max: number; credential: string }
+  /** The user runs `userMax` services over all flavors already. */
+  | { kind: 'user_full'; userId: string; userMax: number; credential: string };
 
 export interface CapacityRequest {
   credential: string;
@@ -111,13 +125,16 @@ export function decide(book: Book, req: CapacityRequest): Decision {
   const userTotal = user?.total ?? 0;
   const fmt = (n: number) => (n < 0 ? 'unlimited' : String(n));
   const detail = `credential ${req.credential}, flavor ${name}: ${running} of ${fmt(max)} running; user ${req.userId}: ${userFlavor} of ${fmt(maxPerUser)} of this flavor, ${userTotal} of ${fmt(req.userMax)} in all`;
-  const no = (reason: RefusalReason, message: string): Decision => ({ ok: false, reason, message, detail });
-  if (max === 0) return no('closed', `Flavor ${name} is closed: no new services of it can start`);
-  if (maxPerUser === 0) return no('closed', `Flavor ${name} is not available to you`);
-  if (req.userMax === 0) return no('closed', 'No services are available to you');
-  if (!within(userTotal, req.userMax)) return no('user_full', `You already run ${userTotal} of at most ${req.userMax} services`);
-  if (!within(userFlavor, maxPerUser)) return no('user_flavor_full', `You already run ${userFlavor} of at most ${maxPerUser} services of flavor ${name}`);
-  if (!within(running, max)) return no('flavor_full', `No capacity left for flavor ${name}: ${running} of ${max} running`);
+  const no = (reason: RefusalReason, message: string, refusal: FlavorRefusal): Decision => ({ ok: false, reason, message, detail, refusal });
+  const flavorFull: FlavorRefusal = { kind: 'flavor_full', flavor: name, max, credential: req.credential };
+  const userFlavorFull: FlavorRefusal = { kind: 'user_flavor_full', flavor: name, maxPerUser };
+  const userFull: FlavorRefusal = { kind: 'user_full', userId: req.userId, userMax: req.userMax, credential: req.credential };
+  if (max === 0) return no('closed', `Flavor ${name} is closed: no new services of it can start`, flavorFull);
+  if (maxPerUser === 0) return no('closed', `Flavor ${name} is not available to you`, userFlavorFull);
+  if (req.userMax === 0) return no('closed', 'No services are available to you', userFull);
+  if (!within(userTotal, req.userMax)) return no('user_full', `You already run ${userTotal} of at most ${req.userMax} services`, userFull);
+  if (!within(userFlavor, maxPerUser)) return no('user_flavor_full', `You already run ${userFlavor} of at most ${maxPerUser} services of flavor ${name}`, userFlavorFull);
+  if (!within(running, max)) return no('flavor_full', `No capacity left for flavor ${name}: ${running} of ${max} running`, flavorFull);
   return { ok: true };
 }
 

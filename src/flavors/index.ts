@@ -9,7 +9,7 @@ import type { RefusalReason } from './capacity.js';
 import { UsagePusher } from './push.js';
 import { listAnchoredStarts, ReservationStore } from './store.js';
 
-export type { StartAdmission, FlavorsApi, FlavorsView, FlavorView } from './admission.js';
+export type { StartAdmission, FlavorsApi, FlavorsView, FlavorView, OutpostFlavor } from './admission.js';
 export { FlavorAdmission } from './admission.js';
 export { FlavorsConfigSchema, flavorProblems } from './settings.js';
 
@@ -26,6 +26,8 @@ export interface FlavorsDeps {
   onRejected?: (credential: string, flavor: string, reason: RefusalReason) => void;
   /** With replicas: true on the leader, which alone runs the periodic pruning. */
   leading?: () => boolean;
+  /** The environment (a credential's push_token_env). */
+  lookupEnv?: (name: string) => string | undefined;
 }
 
 export interface Flavors {
@@ -48,6 +50,7 @@ export function createFlavors(deps: FlavorsDeps): Flavors {
     ...(deps.hasAnchor ? { hasAnchor: deps.hasAnchor } : {}),
     ...(deps.onRejected ? { onRejected: deps.onRejected } : {}),
     ...(deps.leading ? { leading: deps.leading } : {}),
+    ...(deps.lookupEnv ? { lookupEnv: deps.lookupEnv } : {}),
   });
   return {
     admission,

@@ -9,9 +9,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppLogger } from '../logging/logger.js';
 
 export const FLAVORS_UPDATE_URL_ENV = 'JUPYTERHUB_FLAVORS_UPDATE_URL';
+/** The hub token for pushes (with the scope custom:outpostflavors:set), as OutpostSpawner's custom_env sets it. */
+export const FLAVORS_UPDATE_TOKEN_ENV = 'JUPYTERHUB_FLAVORS_UPDATE_TOKEN';
 export const API_TOKEN_ENV = 'JUPYTERHUB_API_TOKEN';
 /** The env values a push needs. */
-export const PUSH_ENV_KEYS: readonly string[] = [FLAVORS_UPDATE_URL_ENV, API_TOKEN_ENV];
+export const PUSH_ENV_KEYS: readonly string[] = [FLAVORS_UPDATE_URL_ENV, FLAVORS_UPDATE_TOKEN_ENV, API_TOKEN_ENV];
 
 export interface PushTarget {
   url: string;
@@ -27,8 +29,12 @@ export interface UsagePusherOptions {
   backoffMs?: number;
 }
 
-/** The push target of a start's env, if it asks for pushes. */
-export function pushTarget(env: Readonly<Record<string, string>> | undefined): PushTarget | undefined {
+/**
+ * The push target of a start's env, if it asks for pushes. The token: the env's
+ * JUPYTERHUB_FLAVORS_UPDATE_TOKEN, else the site's (`configuredToken`), else the
+ * server's own JUPYTERHUB_API_TOKEN.
+ */
+export function pushTarget(env: Readonly<Record<string, string>> | undefined, configuredToken?: string): PushTarget | undefined {
   const url = env?.[FLAVORS_UPDATE_URL_ENV];
   if (!url) return undefined;
   try {
@@ -37,7 +43,7 @@ export function pushTarget(env: Readonly<Record<string, string>> | undefined): P
   } catch {
     return undefined;
   }
-  return { url, token: env?.[API_TOKEN_ENV] ?? '' };
+  return { url, token: env?.[FLAVORS_UPDATE_TOKEN_ENV] || configuredToken || env?.[API_TOKEN_ENV] || '' };
 }
 
 /** The URL without query and credentials, for log lines. */

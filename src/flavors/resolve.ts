@@ -1,15 +1,22 @@
 // Which flavor a start gets and which limits hold for its user: the
 // credential's flavors with the matching user overrides applied. Pure.
-import { invalidInput } from '../errors.js';
+import { DomainError } from '../errors.js';
+import type { FlavorRefusal } from './capacity.js';
 import {
   FLAVOR_NAME_RE, formatDuration, matchesPattern, patternKind, runtimeSeconds,
-  type CredentialFlavors, type Resources, type Runtime, type UserOverride,
+  type CredentialFlavors, type FlavorPatch, type Resources, type Runtime, type UserOverride,
 } from './settings.js';
+import { selectRule, type Authentication } from './rules.js';
 
-/** The user a start or a question is about: the hub's user id, and its name when known (env JUPYTERHUB_USER). */
+/**
+ * The user a start or a question is about: the hub's user id, its name when known
+ * (env JUPYTERHUB_USER), and the identity the hub describes for rules (OutpostSpawner's
+ * `authentication`: name, groups, ...).
+ */
 export interface UserRef {
   id: string;
   name?: string | undefined;
+  authentication?: Authentication | undefined;
 }
 
 export interface EffectiveFlavor {
@@ -35,8 +42,10 @@ export interface EffectiveFlavors {
   /** Services one user may run over all flavors: -1 unlimited. */
   maxPerUser: number;
   undefinedMax: number;
-  /** The defined flavors, by name. */
+  /** The defined flavors this user has, by name. */
   flavors: Map<string, EffectiveFlavor>;
+  /** The rule that decided them (its name, or `rules[i]`), when one held. */
+  rule?: string;
 }
 
 /**
@@ -72,14 +81,47 @@ function mergeResources(base: Resources | undefined, over: Resources | undefined
   return out;
 }
 
+/** A flavor with some of its settings changed (an offer's, a rule's). */
+function patched(f: EffectiveFlavor, p: FlavorPatch | undefined): EffectiveFlavor {
+  if (!p) return f;
+  return {
+    ...f,
+    ...(p.max !== undefined ? { max: p.max } : {}),
+    ...(p.max_per_user !== undefined ? { maxPerUser: p.max_per_user } : {}),
+    ...(p.runtime !== undefined ? { runtime: p.runtime, runtimeSeconds: runtimeSeconds(p.runtime) } : {}),
+    ...(p.display_name !== undefined ? { displayName: p.display_name } : {}),
+    ...(p.description !== undefined ? { description: p.description } : {}),
+    ...(p.weight !== undefined ? { weight: p.weight } : {}),
+    ...(p.resources !== undefined ? { resources: mergeResources(f.resources, p.resources) } : {}),
+  };
+}
+
+/** The flavors of `from` named in `names` (all when absent), each with its patch. */
+function narrowed(from: ReadonlyMap<string, EffectiveFlavor>, names: readonly string[] | undefined, patches: Record<string, FlavorPatch> | undefined): Map<string, EffectiveFlavor> {
+  const out = new Map<string, EffectiveFlavor>();
+  for (const [name, f] of from) if (!names || names.includes(name)) out.set(name, patched(f, patches?.[name]));
+  return out;
+}
+
+/** Which flavors the user has before the per-user overrides: the credential's offer, or what the user's rule makes of it. */
+function offeredTo(cred: CredentialFlavors, defined: ReadonlyMap<string, EffectiveFlavor>, user: UserRef | undefined): { flavors: Map<string, EffectiveFlavor>; rule: string | undefined } {
+  const offer = narrowed(defined, cred.offer?.flavors, cred.offer?.overrides);
+  const chosen = selectRule(cred.rules, user?.authentication);
+  if (!chosen) return { flavors: offer, rule: undefined };
+  const { rule, index } = chosen;
+  const label = rule.name ?? `rules[${index}]`;
+  if (rule.forbidden) return { flavors: new Map(), rule: label };
+  return { flavors: narrowed(cred.rules_start_from === 'all' ? defined : offer, rule.flavors, rule.overrides), rule: label };
+}
+
 /** The credential's flavors as they hold for `user` (or for nobody in particular). */
 export function effectiveFlavors(cred: CredentialFlavors, user?: UserRef): EffectiveFlavors {
   const overrides = matchingOverrides(cred.users, user);
   let defaultName = cred.default;
   let maxPerUser = cred.max_per_user ?? -1;
-  const flavors = new Map<string, EffectiveFlavor>();
+  const defined = new Map<string, EffectiveFlavor>();
   for (const [name, f] of Object.entries(cred.flavors ?? {})) {
-    flavors.set(name, {
+    defined.set(name, {
       name,
       defined: true,
       displayName: f.display_name ?? name,
@@ -92,6 +134,7 @@ export function effectiveFlavors(cred: CredentialFlavors, user?: UserRef): Effec
       resources: f.resources,
     });
   }
+  const { flavors, rule } = offeredTo(cred, defined, user);
   for (const o of overrides) {
     if (o.default !== undefined) defaultName = o.default;
     if (o.max_per_user !== undefined) maxPerUser = o.max_per_user;
@@ -106,7 +149,14 @@ export function effectiveFlavors(cred: CredentialFlavors, user?: UserRef): Effec
       f.resources = mergeResources(f.resources, fo.resources);
     }
   }
-  return { default: defaultName, maxPerUser, undefinedMax: cred.undefined_max ?? 0, flavors };
+  // A default the user does not have is no default; a user's rule admits no undefined names.
+  return {
+    default: defaultName !== undefined && (flavors.has(defaultName) || (!defined.has(defaultName) && rule === undefined)) ? defaultName : undefined,
+    maxPerUser,
+    undefinedMax: rule === undefined ? cred.undefined_max ?? 0 : 0,
+    flavors,
+    ...(rule !== undefined ? { rule } : {}),
+  };
 }
 
 /** A flavor by name: a defined one, or (when `undefined_max` is not 0) an undefined one with that max. */
@@ -124,21 +174,24 @@ export function flavorNamed(effective: EffectiveFlavors, name: string): Effectiv
  * The flavor of a start: `user_options.flavor`, else the (user's) default.
  * Throws invalid_input (400) for a missing, malformed or unknown flavor.
  */
-export function resolveFlavor(effective: EffectiveFlavors, userOptions: Record<string, unknown>): EffectiveFlavor {
+export function resolveFlavor(effective: EffectiveFlavors, userOptions: Record<string, unknown>, defined?: ReadonlySet<string>): EffectiveFlavor {
   const asked = userOptions.flavor;
+  const allowed = [...effective.flavors.keys()].sort();
+  const refused = (message: string, flavor: string | null) => new DomainError('invalid_input', message, { facts: { flavorRefusal: { kind: 'not_allowed', flavor, allowed } satisfies FlavorRefusal } });
   let name: string;
   if (asked === undefined || asked === null || asked === '') {
-    if (effective.default === undefined) throw invalidInput('Missing key in input data: user_options.flavor');
+    if (effective.default === undefined) throw refused('Missing key in input data: user_options.flavor', null);
     name = effective.default;
   } else if (typeof asked !== 'string' || !FLAVOR_NAME_RE.test(asked)) {
-    throw invalidInput(`user_options.flavor must be a flavor name (letters, digits, ".", "_", "-"), got ${JSON.stringify(asked).slice(0, 80)}`);
+    throw refused(`user_options.flavor must be a flavor name (letters, digits, ".", "_", "-"), got ${JSON.stringify(asked).slice(0, 80)}`, String(asked).slice(0, 80));
   } else {
     name = asked;
   }
   const flavor = flavorNamed(effective, name);
   if (!flavor) {
-    const known = [...effective.flavors.keys()].sort();
-    throw invalidInput(`Unknown flavor "${name}". Available flavors: ${known.join(', ') || 'none'}`);
+    // A flavor of the credential that this user may not use (the offer, a rule) is named as such.
+    if (defined?.has(name)) throw refused(`Flavor "${name}" is not available to you. Available flavors: ${allowed.join(', ') || 'none'}`, name);
+    throw refused(`Unknown flavor "${name}". Available flavors: ${allowed.join(', ') || 'none'}`, name);
   }
   return flavor;
 }

@@ -7,7 +7,9 @@
 // distinguishable from a set one for the user overrides.
 export {
   FLAVOR_NAME_PATTERN, FLAVOR_NAME_RE, ResourcesSchema, RuntimeSchema, FlavorSchema, UserOverrideSchema, CredentialFlavorsSchema, FlavorsConfigSchema,
+  FlavorPatchSchema, FlavorRuleSchema, MatchValueSchema,
   type FlavorsConfig, type CredentialFlavors, type FlavorConfig, type UserOverride, type Runtime, type Resources,
+  type FlavorPatch, type FlavorRule, type MatchValue,
 } from '../config/flavors-schema.js';
 import type { FlavorsConfig, Runtime } from '../config/flavors-schema.js';
 
@@ -30,6 +32,21 @@ export function flavorProblems(section: FlavorsConfig | undefined): string[] {
         if (!defined.has(name)) problems.push(`${at}.users.${pattern}.flavors.${name}: not one of the flavors`);
       }
     }
+    const named = (where: string, names: Iterable<string>) => {
+      for (const name of names) if (!defined.has(name)) problems.push(`${where}.${name}: not one of the flavors`);
+    };
+    named(`${at}.offer.flavors`, cred.offer?.flavors ?? []);
+    named(`${at}.offer.overrides`, Object.keys(cred.offer?.overrides ?? {}));
+    (cred.rules ?? []).forEach((rule, i) => {
+      const where = `${at}.rules[${i}]${rule.name ? ` (${rule.name})` : ''}`;
+      if (Object.keys(rule.match).length === 0) problems.push(`${where}.match: no key to match`);
+      for (const [key, how] of Object.entries(rule.match)) {
+        const pattern = typeof how === 'string' ? how : undefined;
+        if (pattern && patternError(pattern)) problems.push(`${where}.match.${key}: ${patternError(pattern)}`);
+      }
+      named(`${where}.flavors`, rule.flavors ?? []);
+      named(`${where}.overrides`, Object.keys(rule.overrides ?? {}));
+    });
   }
   return problems;
 }

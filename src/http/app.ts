@@ -151,7 +151,7 @@ export function buildApp(deps: AppDeps): App {
   }
   if (deps.outpost) {
     const { api, basePath, enabled } = deps.outpost;
-    void app.register(async (scope) => outpostRoutes(scope as unknown as App, { outpost: api, enabled }), { prefix: basePath });
+    void app.register(async (scope) => outpostRoutes(scope as unknown as App, { outpost: api, flavors: deps.flavors ?? NO_FLAVORS, enabled }), { prefix: basePath });
   }
   for (const plugin of deps.plugins ?? []) void app.register(async (scope) => plugin(scope as unknown as App));
   return app;

@@ -14,6 +14,8 @@ import type { LaunchHooks, Outcome, ServiceManager } from '../services/manager.j
 import type { StartRequest } from '../services/request.js';
 import type { ServiceRecord } from '../services/types.js';
 import { serviceAddress } from './address.js';
+import { outpostFlavorWords } from './wording.js';
+import type { FlavorRefusal } from '../flavors/capacity.js';
 import { engineIdentity } from './identity.js';
 import { parseOutpostStart, type OutpostStart } from './request.js';
 import { credentialSettings } from './settings.js';
@@ -95,7 +97,9 @@ export class OutpostFace implements OutpostApi {
     const cfg = this.#d.config();
     const start = parseOutpostStart(body, headers, credentialSettings(cfg.outpost, principal.credential));
     const readyMs = cfg.outpost.ready_timeout_seconds * 1000;
-    const started = await this.#d.engine.launch(principal, this.#engineRequest(start), this.#hooks(start, readyMs));
+    const started = await this.#d.engine.launch(principal, this.#engineRequest(start), this.#hooks(start, readyMs)).catch((err: unknown) => {
+      throw inOutpostWords(err);
+    });
     if (start.async) return { async: true, service: '' };
     const outcome = await this.#d.engine.awaitOutcome(started, readyMs, signal);
     if (outcome.kind === 'running') {
@@ -124,6 +128,7 @@ export class OutpostFace implements OutpostApi {
       trustBundles: start.trustBundles,
       keywords: start.keywords,
       outpost: { name: start.name, start_id: start.startId, user: start.user, async: start.async },
+      ...(start.authentication ? { authentication: start.authentication } : {}),
     };
   }
 
@@ -208,6 +213,13 @@ export class OutpostFace implements OutpostApi {
   list(principal: Principal): OutpostServiceView[] {
     return this.#d.engine.servicesOf(principal.credential).flatMap((s) => (s.record.outpost ? [listView(s.record, s.anchor)] : []));
   }
+}
+
+/** A flavor refusal in a JupyterHub Outpost's sentences (the hub shows them); other errors as they are. */
+function inOutpostWords(err: unknown): unknown {
+  const refusal = err instanceof DomainError ? (err.facts.flavorRefusal as FlavorRefusal | undefined) : undefined;
+  if (!refusal || !(err instanceof DomainError)) return err;
+  return new DomainError(err.code, outpostFlavorWords(refusal), { detail: err.detail, facts: err.facts, cause: err });
 }
 
 function listView(record: ServiceRecord & { outpost?: NonNullable<ServiceRecord['outpost']> }, anchor: CachedService['anchor']): OutpostServiceView {

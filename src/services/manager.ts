@@ -32,7 +32,7 @@ export type ReplicaIdentity = ProcessIdentity;
 
 /** Site limits on starts (flavors): asked before anything is created, told when a start is over. */
 export interface StartAdmission {
-  admit(req: { credential: string; servername: string; startId: string; userId: number | string; userOptions: Record<string, unknown>; env: Record<string, string> }): Promise<{
+  admit(req: { credential: string; servername: string; startId: string; userId: number | string; userOptions: Record<string, unknown>; env: Record<string, string>; authentication?: Readonly<Record<string, unknown>> | undefined }): Promise<{
     keywords: Record<string, string>;
     patchObjects(objects: Array<Record<string, unknown>>): void;
     annotations: Record<string, string>;
@@ -299,6 +299,8 @@ export class ServiceManager implements ServiceApi {
       ...Object.values(req.env),
       ...(req.certs ? Object.values(req.certs) : []),
       ...Object.values(req.trustBundles ?? {}),
+      // The hub's access token of the user, sent for flavor rules.
+      ...(typeof req.authentication?.access_token === 'string' ? [req.authentication.access_token] : []),
     ]);
     const credential = principal.credential;
     const log = this.#deps.logger.child({ uuidcode: req.servername, credential, action: 'start', start_id: req.startId });
@@ -312,7 +314,7 @@ export class ServiceManager implements ServiceApi {
     }
 
     const startRef = { credential, servername: req.servername, startId: req.startId, env: req.env };
-    const admitted = await this.#deps.admission?.admit({ ...startRef, userId: req.userId, userOptions: req.userOptions });
+    const admitted = await this.#deps.admission?.admit({ ...startRef, userId: req.userId, userOptions: req.userOptions, authentication: req.authentication });
     const release = () => this.#deps.admission?.release(startRef).catch(() => undefined);
     let prepared: PreparedService;
     try {

@@ -27,6 +27,8 @@ export interface StartRequest {
   trustBundles?: Record<string, string>;
   /** Template keywords the API adds for this start (the Outpost's `misc`: `<port>`, ...). */
   keywords?: Record<string, string>;
+  /** The user's identity for flavor rules (the Outpost API's `authentication`; never stored). */
+  authentication?: Readonly<Record<string, unknown>>;
   /** Starts of the Outpost API: the hub's words, kept on the record. */
   outpost?: Omit<OutpostOrigin, 'service'>;
 }

@@ -54,6 +54,7 @@ export const flavorSchemas = {
 /** The answer for a credential without flavors (and an app built without the flavors room). */
 export const NO_FLAVORS: FlavorsApi = {
   view: (credential): FlavorsView => ({ credential, default: null, max_per_user: -1, undefined_max: 0, current: 0, flavors: {} }),
+  outpostDocument: () => ({}),
 };
 
 export async function flavorRoutes(app: App, flavors: FlavorsApi): Promise<void> {

@@ -11,8 +11,9 @@ import type { App } from '../app.js';
 import { principalOf } from '../auth-plugin.js';
 import { HttpError } from '../errors.js';
 import { documentedOnly } from '../schemas.js';
-import { isDomainError, type DomainError } from '../../errors.js';
+import { isDomainError, malformed, type DomainError } from '../../errors.js';
 import type { OutpostApi } from '../../outpost/face.js';
+import type { FlavorsApi } from '../../flavors/admission.js';
 import { escapeHtml } from '../../status/interpret.js';
 
 const group = 'access_to_webservice' as const;
@@ -38,6 +39,16 @@ const StartBody = Type.Object(
   },
   { additionalProperties: true },
 );
+const FlavorsDocument = Type.Record(Type.String(), Type.Object({
+  max: Type.Integer({ description: '-1 unlimited' }),
+  maxPerUser: Type.Optional(Type.Integer()),
+  weight: Type.Number(),
+  display_name: Type.String(),
+  description: Type.String(),
+  runtime: Type.Optional(Type.Record(Type.String(), Type.Number(), { description: 'timedelta keywords, e.g. {"hours": 2}' })),
+  resources: Type.Optional(Type.Unknown()),
+  current: Type.Integer({ minimum: 0 }),
+}), { description: 'flavor name → settings and current usage (a JupyterHub Outpost\'s shape)' });
 const Names = Type.Object({ name: Type.String({ description: 'the hub\'s server name' }), start_id: Type.String({ description: 'the spawner\'s start_id' }) });
 /** The one-segment form: start_id "0", as on an Outpost. */
 const NameOnly = Type.Object({ name: Type.String({ description: 'the hub\'s server name (start_id "0")' }) });
@@ -60,6 +71,15 @@ export const outpostSchemas = {
   stop: {
     tags: ['outpost'], summary: 'Stop and remove everything; async: 202', params: Names, querystring: CollectLogs,
     response: { 200: Type.Object({ logs: Type.Array(Type.String()) }), 202: Type.Object({}), ...errors },
+  },
+  flavors: {
+    tags: ['outpost'], summary: 'The flavors this hub offers, with `current` (running services of each, all users)',
+    response: { 200: FlavorsDocument, ...errors },
+  },
+  userflavors: {
+    tags: ['outpost'], summary: 'The flavors one user may use (the credential\'s rules over the identity in the body; {} when forbidden)',
+    body: Type.Record(Type.String(), Type.Unknown(), { description: 'the user\'s identity: name, groups, ... (empty: the hub\'s view)' }),
+    response: { 200: FlavorsDocument, ...errors },
   },
 };
 
@@ -125,6 +145,8 @@ const METHODS = ['GET', 'POST', 'DELETE', 'PUT', 'PATCH'] as const;
 
 export interface OutpostRouteOptions {
   outpost: OutpostApi;
+  /** GET /flavors/ and POST /userflavors: the same book as /api/flavors/. */
+  flavors: FlavorsApi;
   /** Read per request: `outpost.enabled` (off: every path answers 404). */
   enabled: () => boolean;
 }
@@ -172,8 +194,22 @@ export async function outpostRoutes(app: App, opts: OutpostRouteOptions): Promis
     app.delete(url, { config: { group, action: 'stop', ...exact(false) }, schema: { ...outpostSchemas.stop, params } }, stop);
   }
 
+  // Flavors as a JupyterHub Outpost shows them: the hub's view, and a user's (the identity in the body).
+  app.get('/flavors/', { config: { group, action: 'flavors', ...exact(false) }, schema: outpostSchemas.flavors }, async (request) =>
+    opts.flavors.outpostDocument(principalOf(request).credential));
+  app.post('/userflavors', { config: { group, action: 'userflavors', ...exact(false) }, schema: outpostSchemas.userflavors, validatorCompiler: documentedOnly }, async (request) => {
+    const body = request.body as unknown;
+    if (body !== undefined && body !== null && (typeof body !== 'object' || Array.isArray(body))) {
+      throw malformed([{ loc: ['body'], type: 'dict_type', msg: 'Input should be a valid dictionary', input: body }]);
+    }
+    const authentication = (body ?? {}) as Record<string, unknown>;
+    return opts.flavors.outpostDocument(principalOf(request).credential, Object.keys(authentication).length ? authentication : undefined);
+  });
+
   // FastAPI answers a known path with another method 405 (no credentials needed).
   const declared: Record<string, readonly string[]> = {
+    '/flavors/': ['GET'],
+    '/userflavors': ['POST'],
     '/ping': ['GET'],
     '/services/': ['GET', 'POST'],
     '/services/:name': ['GET', 'DELETE'],
