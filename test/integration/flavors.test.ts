@@ -203,7 +203,7 @@ describe('admission against the control plane', () => {
     assert.deepEqual(Object.keys(first.body).sort(), ['one', 'small', 'solo']);
     assert.equal(first.body.small?.max, 5);
     // Released with the env read back from the start's env Secret (as a stop on any replica does).
-    assert.deepEqual(a.releaseEnvKeys('hub'), ['JUPYTERHUB_FLAVORS_UPDATE_URL', 'JUPYTERHUB_API_TOKEN']);
+    assert.deepEqual(a.releaseEnvKeys('hub'), ['JUPYTERHUB_FLAVORS_UPDATE_URL', 'JUPYTERHUB_FLAVORS_UPDATE_TOKEN', 'JUPYTERHUB_API_TOKEN']);
     assert.deepEqual(a.releaseEnvKeys('a-credential-without-flavors'), []);
     await a.release({ credential: 'hub', servername: 'push-1', startId: 'ffff0001', env });
     await waitFor(async () => pushes.at(-1)?.body.small?.current === 0, { what: 'a push with small at 0' });
@@ -469,7 +469,8 @@ spec:
     const first = pushes.find((p) => p.body.small?.current === 1)!;
     assert.equal(first.authorization, `token ${TOKEN}`);
     assert.equal(first.path, '/hub/api/outpostflavors/e2e');
-    assert.deepEqual(first.body.small, { display_name: 'Small', description: '', weight: 1, max: 2, max_per_user: -1, runtime_seconds: 0, defined: true, current: 1 } as never);
+    // A JupyterHub Outpost's shape: what the hub's flavor UI reads.
+    assert.deepEqual(first.body.small, { display_name: 'Small', description: '', weight: 1, max: 2, resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } }, current: 1 } as never);
     assert.equal((await stop('push-e2e')).status, 204);
     await waitFor(async () => pushes.at(-1)?.body.small?.current === 0, { what: 'a push after the stop' });
     assert.ok(!manager.output().includes(TOKEN), 'the API token appears in the manager output');
