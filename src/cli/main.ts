@@ -11,6 +11,8 @@ Usage:
                                           print the manifests a start would apply
   k8smgr user add|list|remove|set-groups|token ...
                                           manage the hubs' credentials (k8smgr user --help)
+  k8smgr flavors import FILE --credential NAME ...
+                                          a JupyterHub Outpost's flavors.yaml as config.json's flavors (k8smgr flavors --help)
   k8smgr --help
 
 Environment: CONFIG_PATH, STAGE, DEPLOYMENT_NAME, DEPLOYMENT_NAMESPACE, KUBECONFIG,
@@ -39,6 +41,10 @@ async function main(argv: string[]): Promise<number> {
     case 'render': {
       const { runRender } = await import('./render.js');
       return runRender(rest);
+    }
+    case 'flavors': {
+      const { runFlavorsCli } = await import('./flavors.js');
+      return runFlavorsCli(rest);
     }
     case 'user': {
       const { runUserCli } = await import('./user-main.js');
