@@ -129,8 +129,9 @@ export const CredentialFlavorsSchema = Type.Object(
     /** Rules on the user's identity (the `authentication` an OutpostSpawner sends): one rule, the heaviest that holds, applies. */
     rules: Type.Optional(Type.Array(FlavorRuleSchema, { maxItems: 1000 })),
     /**
-     * What a user's rule starts from: `offer` (default: the rule narrows what the credential
-     * offers) or `all` (a JupyterHub Outpost's: every defined flavor, without the offer's changes).
+     * What a user's rule chooses from: every flavor of the credential, `offer` (default) with
+     * the offer's changes (a hub's capacity holds for everybody), or `all` as defined, without
+     * them (a JupyterHub Outpost's: a matched user loses the hub's changes).
      */
     rules_start_from: Type.Optional(Type.Union([Type.Literal('offer'), Type.Literal('all')])),
     /** An environment variable holding the hub token for usage pushes when a start's env has no JUPYTERHUB_FLAVORS_UPDATE_TOKEN. */

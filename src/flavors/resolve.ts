@@ -103,15 +103,19 @@ function narrowed(from: ReadonlyMap<string, EffectiveFlavor>, names: readonly st
   return out;
 }
 
-/** Which flavors the user has before the per-user overrides: the credential's offer, or what the user's rule makes of it. */
+/**
+ * Which flavors the user has before the per-user overrides: the credential's offer
+ * (its list and its changes), or what the user's rule chooses from all the
+ * credential's flavors, with the offer's changes (ours) or as defined (an Outpost's).
+ */
 function offeredTo(cred: CredentialFlavors, defined: ReadonlyMap<string, EffectiveFlavor>, user: UserRef | undefined): { flavors: Map<string, EffectiveFlavor>; rule: string | undefined } {
-  const offer = narrowed(defined, cred.offer?.flavors, cred.offer?.overrides);
   const chosen = selectRule(cred.rules, user?.authentication);
-  if (!chosen) return { flavors: offer, rule: undefined };
+  if (!chosen) return { flavors: narrowed(defined, cred.offer?.flavors, cred.offer?.overrides), rule: undefined };
   const { rule, index } = chosen;
   const label = rule.name ?? `rules[${index}]`;
   if (rule.forbidden) return { flavors: new Map(), rule: label };
-  return { flavors: narrowed(cred.rules_start_from === 'all' ? defined : offer, rule.flavors, rule.overrides), rule: label };
+  const from = cred.rules_start_from === 'all' ? defined : narrowed(defined, undefined, cred.offer?.overrides);
+  return { flavors: narrowed(from, rule.flavors, rule.overrides), rule: label };
 }
 
 /** The credential's flavors as they hold for `user` (or for nobody in particular). */

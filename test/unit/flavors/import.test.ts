@@ -40,12 +40,16 @@ test('every key: flavors, hubs (first match wins), users (rules from every flavo
   assert.deepEqual(flavorProblems(config.flavors), []);
 });
 
-test('--semantics k8smgr: the heaviest hubs set, and rules narrow the hub\'s offer', () => {
+test('--semantics k8smgr: the heaviest hubs set, and the hub\'s changes hold for matched users too', () => {
   const { flavors } = importOutpostFlavors(file, { credentials: ['hub1'], semantics: 'k8smgr' });
-  const hub1 = flavors.hub1!;
-  assert.deepEqual(hub1.offer, { flavors: ['small', 'big'] });
-  assert.equal(hub1.rules_start_from, 'offer');
-  assert.deepEqual(view(hub1, { groups: ['admins'] }), { small: 2, big: 1 }, 'long is not offered to hub1');
+  assert.deepEqual(flavors.hub1?.offer, { flavors: ['small', 'big'] });
+  assert.equal(flavors.hub1?.rules_start_from, 'offer');
+  // With setA (the first) chosen by weight instead, its max of 18 holds for matched users as well.
+  const reordered = file.replace('weight: 99', 'weight: 0').replace('    weight: 1\n    flavors: ["small"]', '    weight: 5\n    flavors: ["small"]');
+  const hub1 = importOutpostFlavors(reordered, { credentials: ['hub1'], semantics: 'k8smgr' }).flavors.hub1!;
+  assert.deepEqual(hub1.offer, { flavors: ['small'], overrides: { small: { max: 18 } } });
+  assert.deepEqual(view(hub1, { groups: ['admins'] }), { small: 18, big: 1, long: -1 });
+  assert.deepEqual(view(hub1, { name: 'alice@example.org' }), { small: 1, big: 1 }, 'the rule\'s own change wins');
 });
 
 test('what cannot be expressed is refused, each problem named', () => {

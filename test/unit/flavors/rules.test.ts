@@ -52,18 +52,20 @@ test('rules: one key (of any) matches, lists of values, negation, the heaviest t
   assert.equal(selectRule(hub.rules, undefined), undefined);
 });
 
-test('the offer narrows and changes the flavors; a rule narrows the offer (ours) or all flavors (an Outpost\'s)', () => {
+test('the offer narrows and changes the flavors for everybody; a rule chooses from all, with the offer\'s changes (ours) or without (an Outpost\'s)', () => {
   assert.deepEqual(names(hub), ['big', 'small']);
   assert.equal(effectiveFlavors(hub).flavors.get('small')?.max, 18, 'the offer\'s override');
-  // Ours: the rule starts from the offer (its max 18 stays unless the rule changes it; gpu is not offered).
-  assert.deepEqual(names(hub, { groups: ['gpu-users'] }), ['small']);
+  // Ours: a rule may give a flavor the offer leaves out (gpu), and the offer's changes hold (small's 18).
+  assert.deepEqual(names(hub, { groups: ['gpu-users'] }), ['gpu', 'small']);
+  assert.equal(effectiveFlavors(hub, { id: '7', authentication: { groups: ['gpu-users'] } }).flavors.get('small')?.max, 18);
   assert.deepEqual(names(hub, { name: 'bob@example.org' }), ['small']);
-  assert.equal(effectiveFlavors(hub, { id: '7', authentication: { name: 'bob@example.org' } }).flavors.get('small')?.max, 1);
+  assert.equal(effectiveFlavors(hub, { id: '7', authentication: { name: 'bob@example.org' } }).flavors.get('small')?.max, 1, 'the rule\'s own change wins');
   assert.deepEqual(names(hub, { groups: ['blocked-x'] }), [], 'forbidden');
-  // An Outpost's: a matched user starts from every flavor, without the offer's changes.
+  // An Outpost's: a matched user starts from every flavor as defined, without the offer's changes.
   const outpostLike = { ...hub, rules_start_from: 'all' as const };
   assert.deepEqual(names(outpostLike, { groups: ['gpu-users'] }), ['gpu', 'small']);
   assert.equal(effectiveFlavors(outpostLike, { id: '7', authentication: { name: 'nobody@else' } }).flavors.get('small')?.max, 2, 'the global max, not the offer\'s 18');
+  assert.equal(effectiveFlavors(hub, { id: '7', authentication: { name: 'nobody@else' } }).flavors.get('small')?.max, 18);
   assert.equal(effectiveFlavors(hub, { id: '7', authentication: { name: 'x' } }).rule, 'not-staff');
 });
 
