@@ -5,8 +5,11 @@
 # single-user server of a pod listens on 127.0.0.1 at the port the hub chose
 # (test/e2e/singleuser.ts runs it), not at the Kubernetes Service the manager
 # answers with. The answer itself is recorded, so the test can check it.
+import base64
 import json
 import os
+
+from outpostspawner.api_flavors_update import get_user_specific_flavors
 
 
 c = get_config()  # noqa: F821
@@ -81,3 +84,34 @@ async def ssh_custom_forward_remove(spawner, port_forward_info):
 c.OutpostSpawner.ssh_custom_forward = ssh_custom_forward
 c.OutpostSpawner.ssh_custom_forward_remove = ssh_custom_forward_remove
 c.OutpostSpawner.svc_create = False
+
+
+# User flavors, as sites set them up: the authenticator keeps the user's identity
+# (name, groups) in auth_state, and asks the manager's POST /outpost/userflavors
+# for the user's flavors with the spawner's helper; a non-empty outpost_flavors
+# makes the spawner send the identity with each start ("authentication").
+c.Authenticator.enable_auth_state = True
+
+
+async def post_auth_hook(authenticator, handler, authentication):
+    name = authentication["name"]
+    groups = ["blocked"] if name.startswith("blocked") else ["gpu"] if name.startswith("gpu") else ["users"]
+    credential = base64.b64encode(f"{os.environ['K8SMGR_CREDENTIAL']}:{os.environ['K8SMGR_PASSWORD']}".encode()).decode()
+    system = os.environ.get("K8SMGR_SYSTEM", "k8smgr")
+    found = await get_user_specific_flavors(authenticator.log, {
+        system: {
+            "url": f"{os.environ['K8SMGR_URL']}/outpost/userflavors",
+            "body": {"name": name, "groups": groups},
+            "headers": {"Authorization": f"Basic {credential}", "Content-Type": "application/json"},
+        },
+    })
+    authentication["auth_state"] = {
+        "name": name,
+        "groups": groups,
+        "access_token": f"access-token-of-{name}",
+        "outpost_flavors": {system: found.get(system, {})},
+    }
+    return authentication
+
+
+c.Authenticator.post_auth_hook = post_auth_hook

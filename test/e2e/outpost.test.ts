@@ -33,6 +33,19 @@ writeFileSync(configPath, JSON.stringify({
   },
   userhomes: { base: path.join(tmp, 'homes'), skel: path.join(tmp, 'skel') },
   startup: { create_user: { [CREDENTIAL]: ['access_to_webservice'] } },
+  // Flavors: a default for starts without one, one that holds a single server, one of five for the
+  // concurrent starts, and gpu only for the gpu group (a rule on the identity the hub sends); blocked: none.
+  flavors: {
+    [CREDENTIAL]: {
+      default: 'standard',
+      flavors: { standard: { max: -1 }, tiny: { max: 1, display_name: 'Tiny' }, five: { max: 5 }, gpu: { max: 2 } },
+      offer: { flavors: ['standard', 'tiny', 'five'] },
+      rules: [
+        { name: 'gpu', match: { groups: ['gpu'] }, flavors: ['standard', 'gpu'] },
+        { name: 'blocked', match: { groups: ['blocked'] }, forbidden: true },
+      ],
+    },
+  },
   // The hub's profile picks the template; a start without one gets the default.
   outpost: {
     ready_timeout_seconds: 15,
@@ -46,6 +59,9 @@ writeFileSync(configPath, JSON.stringify({
   },
 }));
 const managerEnv = (replica: string) => ({ OUTPOSTHUB_USER_PASS: PASSWORD, POD_NAME: replica });
+const FLAVORS_TOKEN = 'e2e-hub-flavors-token-3b8d0c';
+/** auth_state (the user's identity for flavor rules) is encrypted in the hub's database. */
+const CRYPT_KEY = 'a'.repeat(64);
 
 const objectsApi = k8s.KubernetesObjectApi.makeApiClient(kc);
 const KINDS: Array<[string, string]> = [['v1', 'ConfigMap'], ['v1', 'Secret'], ['v1', 'Service'], ['v1', 'Pod'], ['apps/v1', 'Deployment'], ['apps/v1', 'ReplicaSet']];
@@ -94,7 +110,12 @@ class Site {
       venv: this.venv,
       config: 'outpost',
       ...(state ? { state } : {}),
-      env: { K8SMGR_URL: this.url, K8SMGR_CREDENTIAL: CREDENTIAL, K8SMGR_PASSWORD: PASSWORD },
+      env: {
+        K8SMGR_URL: this.url, K8SMGR_CREDENTIAL: CREDENTIAL, K8SMGR_PASSWORD: PASSWORD,
+        // The hub's token for the manager's usage pushes (scope custom:outpostflavors:set, examples/jupyterhub_outpost_config.py).
+        K8SMGR_FLAVORS_TOKEN: FLAVORS_TOKEN,
+        JUPYTERHUB_CRYPT_KEY: CRYPT_KEY,
+      },
     });
   }
 
@@ -177,6 +198,13 @@ class Site {
     const file = path.join(this.hub!.state.dir, 'outpost-answers.jsonl');
     if (!existsSync(file)) return [];
     return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Answer).filter((a) => a.user === user.name && (server === undefined || a.server === server));
+  }
+
+  /** The hub's flavor view (GET /hub/api/outpostflavors): what the manager pushed, as a user sees it. */
+  async hubFlavors(user: HubUser): Promise<Record<string, Record<string, { current: number; max: number }>>> {
+    const r = await user.api('GET', '/outpostflavors');
+    assert.equal(r.status, 200, r.text);
+    return r.body as Record<string, Record<string, { current: number; max: number }>>;
   }
 
   /** The manager's services of the Outpost API (GET <base>/services/ as the hub's credential). */
@@ -357,12 +385,96 @@ describe('OutpostSpawner against one manager', () => {
   });
 });
 
+describe('flavors through the OutpostSpawner\'s hub', () => {
+  const site = new Site();
+  before(async () => site.up(1));
+  after(async () => site.down());
+
+  test('f1 the hub\'s /hub/api/outpostflavors shows the usage after a start and after a stop (pushed with the hub\'s flavors token)', async () => {
+    const u = await site.user('fone');
+    assert.ok([201, 202].includes(await site.spawn(u, 'lab', { profile: 'lab', flavor: 'tiny' })));
+    await site.waitReady(u, 'lab');
+    await waitFor(async () => (await site.hubFlavors(u)).k8smgr?.tiny?.current === 1, { what: 'tiny at 1 in the hub', timeoutMs: 20_000 })
+      .catch(async (err: Error) => assert.fail(`${err.message}: ${JSON.stringify(await site.hubFlavors(u))}${site.logs()}`));
+    const seen = (await site.hubFlavors(u)).k8smgr!;
+    assert.deepEqual(Object.keys(seen).sort(), ['five', 'standard', 'tiny'], 'the hub\'s offer, not a user\'s');
+    assert.equal(seen.tiny?.max, 1);
+    await site.stop(u, 'lab');
+    await site.waitGone(u, 'lab');
+    await waitFor(async () => (await site.hubFlavors(u)).k8smgr?.tiny?.current === 0, { what: 'tiny back at 0 in the hub', timeoutMs: 20_000 });
+    assert.ok(!site.managers[0]!.output().includes(FLAVORS_TOKEN), 'the flavors token reached the manager\'s log');
+  });
+
+  test('f2 a start over a flavor\'s max: the hub\'s page shows the Outpost\'s words, nothing is created', async () => {
+    const [a, b] = await Promise.all([site.user('ftwoa'), site.user('ftwob')]);
+    assert.ok([201, 202].includes(await site.spawn(a, 'lab', { profile: 'lab', flavor: 'tiny' })));
+    await site.waitReady(a, 'lab');
+    await site.spawn(b, 'lab', { profile: 'lab', flavor: 'tiny' });
+    const stream = await progressStream(b, 'lab');
+    const idB = await site.userId(b);
+    const words = stream.map((e) => `${e.message ?? ''} ${e.html_message ?? ''}`).join('\n');
+    assert.match(words, /lab - Start with tiny for outposthub not allowed\. Maximum \(1\) already reached\./, words);
+    await site.waitGone(b, 'lab');
+    assert.deepEqual(await leftovers(idB), []);
+    await site.stop(a, 'lab');
+    await site.nothingLeft(await site.userId(a));
+  });
+
+  test('f3 a user whose groups forbid every flavor is refused; a gpu user gets gpu, others do not', async () => {
+    const blocked = await site.user('blockedeve');
+    await site.spawn(blocked, 'lab', { profile: 'lab', flavor: 'standard' });
+    const stream = await progressStream(blocked, 'lab');
+    const words = stream.map((e) => `${e.message ?? ''} ${e.html_message ?? ''}`).join('\n');
+    assert.match(words, /lab - Start with flavor standard not allowed\. Allowed values for user: \[\]/, words);
+    await site.waitGone(blocked, 'lab');
+    assert.deepEqual(await leftovers(await site.userId(blocked)), []);
+    // The user's own view, from the manager's /userflavors at login, is what the hub shows them.
+    assert.deepEqual((await site.hubFlavors(blocked)).k8smgr, {});
+
+    const gpu = await site.user('gpugus');
+    assert.deepEqual(Object.keys((await site.hubFlavors(gpu)).k8smgr ?? {}).sort(), ['gpu', 'standard']);
+    assert.ok([201, 202].includes(await site.spawn(gpu, 'lab', { profile: 'lab', flavor: 'gpu' })));
+    await site.waitReady(gpu, 'lab');
+    const other = await site.user('fthree');
+    await site.spawn(other, 'lab', { profile: 'lab', flavor: 'gpu' });
+    const refused = (await progressStream(other, 'lab')).map((e) => `${e.message ?? ''} ${e.html_message ?? ''}`).join('\n');
+    assert.match(refused, /Start with flavor gpu not allowed\. Allowed values for user: \['five', 'standard', 'tiny'\]/, refused);
+    await site.waitGone(other, 'lab');
+    await site.stop(gpu, 'lab');
+    await site.nothingLeft(await site.userId(gpu));
+  });
+});
+
 describe('OutpostSpawner against two manager replicas behind HAProxy', () => {
   const site = new Site();
   before(async () => site.up(2));
   after(async () => site.down());
 
   journeys(site, 'p');
+
+  test('p5 20 users start at once against a flavor of max 5, over two replicas: exactly 5 run, 15 are told why', { timeout: 360_000 }, async () => {
+    const users = await Promise.all(Array.from({ length: 20 }, (_, i) => site.user(`pmany${i}`)));
+    const answers = await Promise.all(users.map((u) => site.spawn(u, 'lab', { profile: 'lab', flavor: 'five' })));
+    assert.deepEqual(answers.filter((s) => s !== 201 && s !== 202), [], 'every spawn accepted by the hub');
+    const outcome = async (u: HubUser) => {
+      const s = await site.server(u, 'lab');
+      if (s?.ready) return 'ready';
+      if (!s) return 'refused';
+      return undefined;
+    };
+    const ends = await waitFor(async () => {
+      const all = await Promise.all(users.map(outcome));
+      return all.every((x) => x !== undefined) ? all : false;
+    }, { what: 'every spawn ready or refused', timeoutMs: 180_000, intervalMs: 1000 }).catch((err: Error) => assert.fail(`${err.message}${site.logs()}`));
+    assert.equal(ends.filter((e) => e === 'ready').length, 5, ends.join(','));
+    const refusedLines = site.managers.flatMap((m) => m.output().split('\n').filter((l) => /start refused by flavor limits/.test(l) && /flavor=five/.test(l)));
+    assert.equal(refusedLines.length, 15, refusedLines.join('\n'));
+    // The hub was told why, in the Outpost's words, for each of the 15 (its spawner logs the 419 it shows).
+    const told = new Set(site.hub!.output().split('\n').filter((l) => /Start with five for outposthub not allowed\. Maximum \(5\) already reached\./.test(l)).flatMap((l) => /(pmany[0-9]+):lab/.exec(l)?.[1] ?? []));
+    assert.equal(told.size, 15, [...told].join(','));
+    await Promise.all(users.filter((_, i) => ends[i] === 'ready').map((u) => site.stop(u, 'lab')));
+    await site.nothingLeft(undefined, 120_000);
+  });
 
   test('p4 both replicas answer a poll the same, and either one stops it', async () => {
     const u = await site.user('pfour');
