@@ -161,7 +161,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningManager> {
     config: () => configStore.current, env, gateway, cache, logger, secrets: hub.secrets, identity, admission: flavors.admission,
     observer: combineObservers(
       {
-        started: () => metrics.starts.inc(),
+        started: (record) => metrics.starts.inc({ api: record.outpost ? 'outpost' : 'seed' }),
         startFailed: () => metrics.startFailures.inc(),
         stopped: (record) => userjobs.onServiceStopped(record),
       },

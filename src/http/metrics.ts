@@ -28,7 +28,7 @@ export class Metrics {
     name: 'k8smgr_http_request_duration_seconds', help: 'HTTP request latency by route', labelNames: ['method', 'route'] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry],
   });
-  readonly starts = new client.Counter({ name: 'k8smgr_service_starts_total', help: 'Services started (2xx answers to POST)', registers: [this.registry] });
+  readonly starts = new client.Counter({ name: 'k8smgr_service_starts_total', help: 'Services started (their objects created), by the API that started them: seed or outpost', labelNames: ['api'] as const, registers: [this.registry] });
   readonly startFailures = new client.Counter({ name: 'k8smgr_service_start_failures_total', help: 'Starts that failed after reaching the cluster (rolled back)', registers: [this.registry] });
   readonly timeToRunning = new client.Histogram({
     name: 'k8smgr_service_time_to_running_seconds', help: 'Time from the start request to the main container running and ready',

@@ -284,6 +284,12 @@ test('async: 202 {"service": ""} at once, the address through SetupTunnel when r
   await nothingLeft(`bad-${badId.slice(0, 8)}`);
 });
 
+test('metrics count the starts of each API', async () => {
+  const metrics = await (await fetch(`${manager.url}/metrics`)).text();
+  const outpost = Number(/^k8smgr_service_starts_total\{api="outpost"\} ([0-9]+)$/m.exec(metrics)?.[1] ?? 'NaN');
+  assert.ok(outpost >= 4, `outpost starts counted: ${outpost}`);
+});
+
 test('a poll costs no Kubernetes API call', async () => {
   const startId = newStartId();
   assert.equal((await api('POST', '/services', { body: startBody('lab', startId) })).status, 200);
