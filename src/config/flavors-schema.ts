@@ -56,19 +56,12 @@ const FlavorOverrideSchema = Type.Object(
 
 const FlavorName = Type.String({ pattern: FLAVOR_NAME_PATTERN });
 
-/** Changes to a flavor for some users or for a credential's offer: any setting but its name. */
-export const FlavorPatchSchema = Type.Object(
-  {
-    max: Type.Optional(Limit('services of this flavor at once (for these users: their view of the capacity)')),
-    max_per_user: Type.Optional(Limit('services of this flavor one user may run')),
-    runtime: Type.Optional(RuntimeSchema),
-    display_name: Type.Optional(Type.String({ maxLength: 200 })),
-    description: Type.Optional(Type.String({ maxLength: 2000 })),
-    weight: Type.Optional(Type.Number()),
-    resources: Type.Optional(ResourcesSchema),
-  },
-  { additionalProperties: false },
-);
+/**
+ * Changes to a flavor for some users or for a credential's offer: any of its settings
+ * (every key of a flavor is optional, so a flavor's schema is a patch's). A changed `max`
+ * is those users' view of the capacity.
+ */
+export const FlavorPatchSchema = FlavorSchema;
 
 /**
  * How a rule matches one key of the user's identity (the `authentication` dict an

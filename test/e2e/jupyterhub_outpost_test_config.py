@@ -11,25 +11,10 @@ import os
 
 from outpostspawner.api_flavors_update import get_user_specific_flavors
 
-
 c = get_config()  # noqa: F821
 load_subconfig(os.environ["K8SMGR_EXAMPLE_CONFIG"])  # noqa: F821
-
+load_subconfig(os.path.join(os.path.dirname(__file__), "jupyterhub_test_common.py"))  # noqa: F821
 state = os.environ["K8SMGR_HUB_STATE"]
-c.JupyterHub.ip = "127.0.0.1"
-c.JupyterHub.port = int(os.environ["K8SMGR_HUB_PROXY_PORT"])
-c.JupyterHub.hub_ip = "127.0.0.1"
-c.JupyterHub.hub_port = int(os.environ["K8SMGR_HUB_PORT"])
-c.JupyterHub.db_url = f"sqlite:///{state}/jupyterhub.sqlite"
-c.JupyterHub.cookie_secret_file = f"{state}/jupyterhub_cookie_secret"
-c.JupyterHub.pid_file = f"{state}/jupyterhub.pid"
-c.ConfigurableHTTPProxy.command = [os.environ["K8SMGR_CHP"]]
-c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{os.environ['K8SMGR_HUB_PROXY_API_PORT']}"
-c.ConfigurableHTTPProxy.pid_file = f"{state}/proxy.pid"
-c.ConfigurableHTTPProxy.should_start = True
-c.JupyterHub.authenticator_class = "dummy"
-c.JupyterHub.log_level = "DEBUG"
-c.JupyterHub.tornado_settings = {"slow_spawn_timeout": 0}
 # A hub restart leaves the users' servers running (as on Kubernetes, Zero to JupyterHub's default).
 c.JupyterHub.cleanup_servers = False
 
