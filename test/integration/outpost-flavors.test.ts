@@ -178,6 +178,24 @@ test('the runtime limit ends a service; the hub\'s next poll gets 404, and the u
   assert.equal((await on(a)('DELETE', `/services/r1/${id}`)).status, 200);
 });
 
+test('a flavor used through either API counts once, in one book: /api/flavors/ and /outpost/flavors/ agree', async () => {
+  const outpostId = newStartId();
+  assert.equal((await on(a)('POST', '/services', startBody('o1', outpostId, { flavor: 'small' }))).status, 200);
+  const seed = await callApi(b.url, 'POST', '/api/services/', {
+    authorization: auth,
+    headers: { uuidcode: 'seed-small' },
+    body: { start_id: 'abcd0001', user_options: { service: 'lab/plain', flavor: 'small' }, env: { JUPYTERHUB_STATUS_URL: 'http://127.0.0.1:9/x', JUPYTERHUB_API_TOKEN: 't', JUPYTERHUB_USER_ID: 21 } },
+  });
+  assert.equal(seed.status, 201, seed.text);
+  for (const m of [a, b]) {
+    await waitFor(async () => ((await on(m)('GET', '/flavors/')).body as Record<string, { current: number }>).small?.current === 2, { what: 'small at 2 on the Outpost API' });
+    assert.equal((await callApi(m.url, 'GET', '/api/flavors/', { authorization: auth })).body.flavors.small.current, 2);
+  }
+  assert.equal((await on(a)('DELETE', `/services/o1/${outpostId}`)).status, 200);
+  assert.equal((await callApi(a.url, 'DELETE', '/api/services/seed-small/', { authorization: auth })).status, 204);
+  await waitFor(async () => ((await on(b)('GET', '/flavors/')).body as Record<string, { current: number }>).small?.current === 0, { what: 'small back at 0' });
+});
+
 test('20 concurrent starts over two replicas against max 5: exactly 5 run', async () => {
   // Five users may each run 2 small (max_per_user) and 3 in all: 20 starts of 20 users against max 5.
   const ids = Array.from({ length: 20 }, () => newStartId());
