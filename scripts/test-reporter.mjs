@@ -1,32 +1,39 @@
-// A node:test reporter for scripts/test.sh: one JSON line per test file when it ends
-// ({file, startMs, endMs, passed, failed}; times in ms since the epoch), for the table
-// of file times that scripts/test-times.ts prints at the end of `npm test`. Runs beside
-// the spec reporter:
+// A node:test reporter for scripts/test.sh: one JSON line per test file ({file, startMs,
+// endMs, passed, failed}; times in ms since the epoch), written when the run ends, for
+// the table of file times that scripts/test-times.ts prints at the end of `npm test`.
+// Runs beside the spec reporter:
 //   node --test --test-reporter=spec --test-reporter-destination=stdout \
 //     --test-reporter=./scripts/test-reporter.mjs --test-reporter-destination=times.jsonl ...
 // Plain JavaScript: Node 20 loads reporters before the tsx loader of --import.
 
 /** @param {AsyncIterable<import('node:test/reporters').TestEvent>} source */
 export default async function* fileTimes(source) {
-  /** @type {Map<string, {passed: number, failed: number}>} */
-  const counts = new Map();
+  /** @type {Map<string, {file: string, startMs: number, endMs: number, passed: number, failed: number, ok: boolean}>} */
+  const files = new Map();
+  const of = (/** @type {string} */ file) => {
+    let f = files.get(file);
+    if (!f) files.set(file, (f = { file, startMs: 0, endMs: 0, passed: 0, failed: 0, ok: true }));
+    return f;
+  };
   for await (const event of source) {
     if (event.type !== 'test:pass' && event.type !== 'test:fail' && event.type !== 'test:complete') continue;
     const { file, name } = event.data;
     if (file === undefined) continue;
-    const count = counts.get(file) ?? { passed: 0, failed: 0 };
-    counts.set(file, count);
+    const f = of(file);
     if (name === file) {
-      // The file itself (its process) has ended: test:complete carries its duration.
+      // The file itself (its process): test:complete comes when it ends, with its duration.
+      // (Its tests' pass and fail events may come later: the spec output keeps files apart.)
       if (event.type !== 'test:complete') continue;
-      const endMs = Date.now();
-      const line = { file, startMs: Math.round(endMs - event.data.details.duration_ms), endMs, ...count };
-      // A file that fails outside its tests (a crash, a failed hook) counts as a failure.
-      if (!event.data.details.passed && count.failed === 0) line.failed = 1;
-      yield `${JSON.stringify(line)}\n`;
+      f.endMs = Date.now();
+      f.startMs = Math.round(f.endMs - event.data.details.duration_ms);
+      f.ok = event.data.details.passed;
     } else if (event.type !== 'test:complete' && event.data.details.type !== 'suite') {
-      if (event.type === 'test:pass') count.passed++;
-      else count.failed++;
+      if (event.type === 'test:pass') f.passed++;
+      else f.failed++;
     }
+  }
+  for (const { ok, ...f } of files.values()) {
+    // A file that fails outside its tests (a crash, a failed hook) counts as a failure.
+    yield `${JSON.stringify({ ...f, failed: !ok && f.failed === 0 ? 1 : f.failed })}\n`;
   }
 }
