@@ -1,8 +1,13 @@
-// Prints the table of test file times that scripts/test.sh collects with
-// scripts/test-reporter.mjs: slowest first, with when each file ran (minutes:seconds
-// from the first file's start), and the totals.
-//   node --import tsx scripts/test-times.ts times.jsonl [more.jsonl...]
-import { readFileSync } from 'node:fs';
+// The test file times of scripts/test.sh (collected by scripts/test-reporter.mjs):
+//
+//   test-times.ts table <times.jsonl>...         the table printed at the end of `npm test`:
+//                                                slowest first, when each file ran, totals
+//   test-times.ts remember <record> <times.jsonl>...   adds this run's times to <record>
+//                                                (JSON: file -> seconds, kept between runs)
+//   test-times.ts order <record> <file>...       the files, longest first by <record>, so the
+//                                                long ones do not start last and end late;
+//                                                files without a time (new ones) first of all
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** A line of scripts/test-reporter.mjs. */
@@ -14,35 +19,71 @@ interface FileTime {
   failed: number;
 }
 
-const times: FileTime[] = [];
-for (const file of process.argv.slice(2)) {
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    continue; // a run that did not start (the type check failed) wrote nothing
+function readLines(files: string[]): FileTime[] {
+  const times: FileTime[] = [];
+  for (const file of files) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue; // a run that did not start wrote nothing
+    }
+    for (const line of text.split('\n')) if (line.trim()) times.push(JSON.parse(line) as FileTime);
   }
-  for (const line of text.split('\n')) if (line.trim()) times.push(JSON.parse(line) as FileTime);
+  return times;
 }
-if (times.length === 0) process.exit(0);
 
-const t0 = Math.min(...times.map((t) => t.startMs));
-const clock = (ms: number): string => {
-  const s = Math.round((ms - t0) / 1000);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-};
-const rel = (f: string): string => path.relative(process.cwd(), f);
-const width = Math.max(...times.map((t) => rel(t.file).length), 4);
-const rows = [...times].sort((a, b) => b.endMs - b.startMs - (a.endMs - a.startMs));
-console.log(`\nTest files, slowest first (ran from-to: minutes:seconds after the first file started):`);
-console.log(`| ${'file'.padEnd(width)} | tests | failed | seconds | ran from-to |`);
-console.log(`|${'-'.repeat(width + 2)}|-------|--------|---------|-------------|`);
-for (const t of rows) {
-  const secs = ((t.endMs - t.startMs) / 1000).toFixed(1);
-  console.log(`| ${rel(t.file).padEnd(width)} | ${String(t.passed + t.failed).padStart(5)} | ${String(t.failed).padStart(6)} | ${secs.padStart(7)} | ${`${clock(t.startMs)}-${clock(t.endMs)}`.padStart(11)} |`);
+function readRecord(file: string): Record<string, number> {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
+  } catch {
+    return {};
+  }
 }
-const sum = times.reduce((s, t) => s + (t.endMs - t.startMs), 0) / 1000;
-const wall = (Math.max(...times.map((t) => t.endMs)) - t0) / 1000;
-const tests = times.reduce((s, t) => s + t.passed + t.failed, 0);
-const failed = times.reduce((s, t) => s + t.failed, 0);
-console.log(`${times.length} files, ${tests} tests, ${failed} failed; ${sum.toFixed(0)} s of file time in ${wall.toFixed(0)} s (${(wall / 60).toFixed(1)} min) of wall clock\n`);
+
+const rel = (f: string): string => path.relative(process.cwd(), f);
+const seconds = (t: FileTime): number => (t.endMs - t.startMs) / 1000;
+
+function table(times: FileTime[]): void {
+  if (times.length === 0) return;
+  const t0 = Math.min(...times.map((t) => t.startMs));
+  const clock = (ms: number): string => {
+    const s = Math.round((ms - t0) / 1000);
+    return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+  };
+  const width = Math.max(...times.map((t) => rel(t.file).length), 4);
+  console.log('\nTest files, slowest first (ran from-to: minutes:seconds after the first file started):');
+  console.log(`| ${'file'.padEnd(width)} | tests | failed | seconds | ran from-to |`);
+  console.log(`|${'-'.repeat(width + 2)}|-------|--------|---------|-------------|`);
+  for (const t of [...times].sort((a, b) => seconds(b) - seconds(a))) {
+    const span = `${clock(t.startMs)}-${clock(t.endMs)}`;
+    console.log(`| ${rel(t.file).padEnd(width)} | ${String(t.passed + t.failed).padStart(5)} | ${String(t.failed).padStart(6)} | ${seconds(t).toFixed(1).padStart(7)} | ${span.padStart(11)} |`);
+  }
+  const sum = times.reduce((s, t) => s + seconds(t), 0);
+  const wall = (Math.max(...times.map((t) => t.endMs)) - t0) / 1000;
+  const tests = times.reduce((s, t) => s + t.passed + t.failed, 0);
+  const failed = times.reduce((s, t) => s + t.failed, 0);
+  console.log(`${times.length} files, ${tests} tests, ${failed} failed; ${sum.toFixed(0)} s of file time in ${wall.toFixed(0)} s (${Math.floor(wall / 60)} min ${Math.round(wall % 60)} s) of wall clock\n`);
+}
+
+function remember(recordFile: string, times: FileTime[]): void {
+  const record = readRecord(recordFile);
+  for (const t of times) record[rel(t.file)] = Math.round(seconds(t) * 10) / 10;
+  mkdirSync(path.dirname(recordFile), { recursive: true });
+  writeFileSync(recordFile, `${JSON.stringify(record, null, 1)}\n`);
+}
+
+function order(recordFile: string, files: string[]): string[] {
+  const record = readRecord(recordFile);
+  const time = (f: string): number => record[rel(f)] ?? Number.POSITIVE_INFINITY;
+  return [...files].sort((a, b) => time(b) - time(a) || a.localeCompare(b));
+}
+
+const [command, ...args] = process.argv.slice(2);
+if (command === 'table') table(readLines(args));
+else if (command === 'remember' && args[0]) remember(args[0], readLines(args.slice(1)));
+else if (command === 'order' && args[0]) console.log(order(args[0], args.slice(1)).join('\n'));
+else {
+  console.error('usage: test-times.ts table <times.jsonl>... | remember <record> <times.jsonl>... | order <record> <file>...');
+  process.exit(2);
+}
