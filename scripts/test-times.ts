@@ -1,16 +1,14 @@
-// The test file times of scripts/test.sh (collected by scripts/test-reporter.mjs):
+// The test file times of scripts/test.sh (written by scripts/run-tests.ts):
 //
 //   test-times.ts table <times.jsonl>...         the table printed at the end of `npm test`:
 //                                                slowest first, when each file ran, totals
 //   test-times.ts remember <record> <times.jsonl>...   adds this run's times to <record>
-//                                                (JSON: file -> seconds, kept between runs)
-//   test-times.ts order <record> <file>...       the files, longest first by <record>, so the
-//                                                long ones do not start last and end late;
-//                                                files without a time (new ones) first of all
+//                                                (JSON: file -> seconds, kept between runs;
+//                                                run-tests.ts starts the longest files first)
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-/** A line of scripts/test-reporter.mjs. */
+/** A line of scripts/run-tests.ts --times. */
 interface FileTime {
   file: string;
   startMs: number;
@@ -73,17 +71,10 @@ function remember(recordFile: string, times: FileTime[]): void {
   writeFileSync(recordFile, `${JSON.stringify(record, null, 1)}\n`);
 }
 
-function order(recordFile: string, files: string[]): string[] {
-  const record = readRecord(recordFile);
-  const time = (f: string): number => record[rel(f)] ?? Number.POSITIVE_INFINITY;
-  return [...files].sort((a, b) => time(b) - time(a) || a.localeCompare(b));
-}
-
 const [command, ...args] = process.argv.slice(2);
 if (command === 'table') table(readLines(args));
 else if (command === 'remember' && args[0]) remember(args[0], readLines(args.slice(1)));
-else if (command === 'order' && args[0]) console.log(order(args[0], args.slice(1)).join('\n'));
 else {
-  console.error('usage: test-times.ts table <times.jsonl>... | remember <record> <times.jsonl>... | order <record> <file>...');
+  console.error('usage: test-times.ts table <times.jsonl>... | remember <record> <times.jsonl>...');
   process.exit(2);
 }

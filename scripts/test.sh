@@ -6,9 +6,9 @@
 # file took.
 #
 # Test files run side by side, $TEST_CONCURRENCY (default 3) at a time, in two runs:
-#   1. the end-to-end and integration files, longest first (by the times of the last run
-#      in node_modules/.cache/k8smgr/test-times.json; files without a time first), so
-#      that no long file starts last and ends late;
+#   1. the end-to-end and integration files, longest first (scripts/run-tests.ts, by the
+#      times of the last run in node_modules/.cache/k8smgr/test-times.json; files without
+#      a time first), so that no long file starts last and ends late;
 #   2. the files that must not overlap with those of run 1: resilience.test.ts (it kills
 #      and restarts the apiserver of a second control plane, whose restart has starved
 #      managers of other files of CPU until they missed their readiness deadline), beside
@@ -67,21 +67,18 @@ trap cleanup EXIT
 step "JupyterHub venv" bash scripts/hub-venv.sh
 
 status=0
+record=node_modules/.cache/k8smgr/test-times.json
 run_tests() { # run_tests <name> <file>...
   local name=$1 start=$SECONDS
   shift
   echo "== $name"
-  node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-3}" --test-timeout=900000 \
-    --test-reporter=spec --test-reporter-destination=stdout \
-    --test-reporter=./scripts/test-reporter.mjs --test-reporter-destination="$times/$name.jsonl" "$@" || status=$?
+  node --import tsx scripts/run-tests.ts --concurrency "${TEST_CONCURRENCY:-3}" --record "$record" --times "$times/$name.jsonl" "$@" || status=$?
   timings+=("$name $((SECONDS - start)) s")
 }
 
-record=node_modules/.cache/k8smgr/test-times.json
 alone=test/integration/resilience.test.ts
-mapfile -t cluster_files < <(find test/e2e test/integration -name '*.test.ts' | grep -vxF "$alone" | sort)
-mapfile -t cluster_files < <(node --import tsx scripts/test-times.ts order "$record" "${cluster_files[@]}")
-mapfile -t unit_files < <(find test/unit -name '*.test.ts' | sort)
+mapfile -t cluster_files < <(find test/e2e test/integration -name '*.test.ts' | grep -vxF "$alone")
+mapfile -t unit_files < <(find test/unit -name '*.test.ts')
 run_tests "end-to-end and integration tests" "${cluster_files[@]}"
 run_tests "the apiserver restart and the unit tests" "$alone" "${unit_files[@]}"
 

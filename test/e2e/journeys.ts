@@ -28,6 +28,7 @@ export interface Journeys {
   kubeconfigPath: string;
   configPath: string;
   core: k8s.CoreV1Api;
+  objects: k8s.KubernetesObjectApi;
   /** Objects of users' services whose servername starts with `prefix` (the hub's servername is `<user>-<server>-<hash>`). */
   leftovers(prefix: string): Promise<string[]>;
   deployments(prefix: string): Promise<string[]>;
@@ -73,6 +74,7 @@ export async function journeys(): Promise<Journeys> {
   return {
     kc, namespace, kubeconfigPath, configPath,
     core: kc.makeApiClient(k8s.CoreV1Api),
+    objects: objectsApi,
     leftovers,
     deployments: async (prefix) => (await leftovers(prefix)).filter((n) => n.startsWith('Deployment/')),
   };
