@@ -51,12 +51,11 @@ started_cluster=0
 if [[ -z "${KUBECONFIG:-}" ]]; then
   if ! npx tsx testenv/cluster.ts status >/dev/null 2>&1; then started_cluster=1; fi
   step "control plane (built on the first run)" npx tsx testenv/cluster.ts up
-  export KUBECONFIG="${K8SMGR_TESTENV_DIR:-.testenv}/kubeconfig"
-  KUBECONFIG=$(realpath "$KUBECONFIG")
-else
-  # Another cluster: the chart tests still need helm and kubectl (built once, then cached).
-  step "helm and kubectl" bash testenv/build.sh kubectl helm
+  KUBECONFIG="$(realpath "${K8SMGR_TESTENV_DIR:-.testenv}")/kubeconfig"
+  export KUBECONFIG
 fi
+# helm and kubectl for the chart tests (built on the first run, then cached).
+step "helm and kubectl" bash testenv/build.sh kubectl helm
 times=$(mktemp -d)
 cleanup() {
   rm -rf "$times"
