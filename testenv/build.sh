@@ -147,7 +147,7 @@ for g in "${groups[@]}"; do
         kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler
       ;;
     kubectl)
-      group kubectl "kubectl ${kube_version} ${cp_hash}" "kubectl" "about 1 minute" "$here" "$kube_ldflags" kubectl=k8s.io/kubernetes/cmd/kubectl
+      group kubectl "kubectl ${kube_version} ${cp_hash}" "kubectl" "about 20 s after the control plane" "$here" "$kube_ldflags" kubectl=k8s.io/kubernetes/cmd/kubectl
       ;;
     kwok)
       group kwok "kwok ${kwok_version} $(hash_of "$here/kwok/go.mod" "$here/kwok/go.sum")" "kwok" "about 1 minute" \
@@ -155,7 +155,7 @@ for g in "${groups[@]}"; do
       ;;
     helm)
       hpkg="${helm_module}/internal/version"
-      group helm "helm ${helm_version} $(hash_of "$here/helm/go.mod" "$here/helm/go.sum")" "helm" "about 1.5 minutes" \
+      group helm "helm ${helm_version} $(hash_of "$here/helm/go.mod" "$here/helm/go.sum")" "helm" "about 1 minute" \
         "$here/helm" "-s -w -X ${hpkg}.version=${helm_version} -X ${hpkg}.gitTreeState=clean" "helm=${helm_module}/cmd/helm"
       ;;
   esac
