@@ -15,7 +15,10 @@
 #                  hold its absolute path); DIR's name must then name its content (a
 #                  hash of KEY), so that a complete DIR is never replaced
 # HINT    what to do when the build fails (printed with the step and its log)
-# BUILDER a command run as `BUILDER [ARG...] TARGET`; its output goes to DIR.log
+# BUILDER a command run as `BUILDER [ARG...] TARGET` with errexit (its first failed
+#         command fails the build); its output goes to DIR.log. Call cache_fill as a
+#         command of its own, not as a condition (`if cache_fill`, `cache_fill ||`):
+#         bash ignores errexit in everything a condition runs.
 # CACHE_ABOUT (optional) how long a first build takes, for the "building" line
 #
 # Guarantees: the stamp is written last, so a folder without it is half-made and never
@@ -64,9 +67,16 @@ cache_fill() {
 
   local log=$dir.log start=$SECONDS
   cache_log "building $name${CACHE_ABOUT:+ (${CACHE_ABOUT})} into $dir (log: $log)"
-  # The builder does not inherit the lock's descriptor: a process it leaves behind
-  # must not hold the lock after we are gone.
-  if ! (exec {fd}>&-; "$@" "$target") >"$log" 2>&1; then
+  # The builder runs with errexit, so that it fails at its first failed command (bash
+  # ignores errexit in a command run as a condition, hence no `if` around it), and
+  # without the lock's descriptor: a process it leaves behind must not hold the lock.
+  local status errexit=0
+  [[ $- == *e* ]] && errexit=1
+  set +e
+  (exec {fd}>&-; set -e; "$@" "$target") >"$log" 2>&1
+  status=$?
+  ((errexit)) && set -e
+  if ((status != 0)); then
     local took=$((SECONDS - start))
     rm -rf "$target"
     exec {fd}>&-

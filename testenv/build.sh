@@ -117,7 +117,7 @@ up_to_date=()
 group() {
   local g="$1" key="$2" what="$3" about="$4"; shift 4
   local dir; dir="$root/$g-$(printf '%s' "$key" | cache_hash)"
-  local hint="Go >= 1.26 and the Go module proxy (or GOPROXY/GOFLAGS=-mod=mod settings that reach one) are needed; see the log, then run \`bash testenv/build.sh $g\` again"
+  local hint="it needs Go >= 1.26 and the Go module proxy (check \`go version\` and \`go env GOPROXY GOFLAGS\`); see the log, then run \`bash testenv/build.sh $g\` again"
   if cache_complete "$dir" "$key" && [[ ${CACHE_FORCE:-0} != 1 ]]; then
     up_to_date+=("$g")
   else

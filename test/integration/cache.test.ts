@@ -98,7 +98,8 @@ function helperScript(dir: string): string {
     'set -euo pipefail',
     `source ${JSON.stringify(path.join(repoRoot, 'scripts/cache.sh'))}`,
     'CACHE_PREFIX=fill',
-    'build() { echo "half" >"$1/part"; sleep "$SLEEP"; [[ ${FAIL:-0} == 0 ]] || { echo "the compiler said no" >&2; return 1; }; echo "whole" >"$1/part"; }',
+    // With FAIL=1 a command fails in the middle and the builder goes on (its last command succeeds): the build must fail.
+    'build() { echo "half" >"$1/part"; sleep "$SLEEP"; if [[ ${FAIL:-0} != 0 ]]; then echo "the compiler said no" >&2; false; fi; echo "whole" >"$1/part"; }',
     'cache_fill "the thing" "$K8SMGR_CACHE/thing-$MODE" "key 1" "$MODE" "run it again" build',
     'cat "$K8SMGR_CACHE/thing-$MODE/part"',
   ].join('\n'));
