@@ -48,6 +48,12 @@ step "setup (apt packages, npm ci)" bash scripts/setup.sh
 step "type check and lint" checks
 
 started_cluster=0
+times=$(mktemp -d)
+cleanup() {
+  rm -rf "$times"
+  if ((started_cluster)) && [[ -z "${K8SMGR_KEEP_CLUSTER:-}" ]]; then npx tsx testenv/cluster.ts down || true; fi
+}
+trap cleanup EXIT
 if [[ -z "${KUBECONFIG:-}" ]]; then
   if ! npx tsx testenv/cluster.ts status >/dev/null 2>&1; then started_cluster=1; fi
   step "control plane (built on the first run)" npx tsx testenv/cluster.ts up
@@ -56,12 +62,6 @@ if [[ -z "${KUBECONFIG:-}" ]]; then
 fi
 # helm and kubectl for the chart tests (built on the first run, then cached).
 step "helm and kubectl" bash testenv/build.sh kubectl helm
-times=$(mktemp -d)
-cleanup() {
-  rm -rf "$times"
-  if ((started_cluster)) && [[ -z "${K8SMGR_KEEP_CLUSTER:-}" ]]; then npx tsx testenv/cluster.ts down || true; fi
-}
-trap cleanup EXIT
 # The end-to-end tests' JupyterHub venv, made once here rather than by the first test file that needs it.
 step "JupyterHub venv" bash scripts/hub-venv.sh
 
