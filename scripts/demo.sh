@@ -7,7 +7,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
 if [[ -z "${KUBECONFIG:-}" ]]; then
   npx tsx testenv/cluster.ts up
-  export KUBECONFIG="$PWD/.testenv/kubeconfig"
+  KUBECONFIG="$(realpath "${K8SMGR_TESTENV_DIR:-.testenv}")/kubeconfig"
+  export KUBECONFIG
 fi
 export CONFIG_PATH="${CONFIG_PATH:-$PWD/examples/config.json}"
 export STAGE="${STAGE:-demo}"

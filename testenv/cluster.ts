@@ -172,9 +172,10 @@ async function pickPorts(): Promise<Ports> {
 
 // ---------------------------------------------------------------- build
 
+/** The control plane and kwok (helm and kubectl are the chart tests': testenv/tools.ts, scripts/test.sh). */
 function buildBinaries(): string {
   const script = path.join(testenvDir, 'build.sh');
-  execFileSync('bash', [script], { stdio: 'inherit' });
+  execFileSync('bash', [script, 'controlplane', 'kwok'], { stdio: 'inherit' });
   return execFileSync('bash', [script, '--print-bin-dir'], { encoding: 'utf8' }).trim();
 }
 

@@ -107,14 +107,16 @@ test('the manager starts, polls, updates and stops a service with only the chart
       env: { JUPYTERHUB_STATUS_URL: 'http://127.0.0.1:9/x', JUPYTERHUB_API_TOKEN: 'tok-deploy', JUPYTERHUB_USER_ID: 5 },
     });
     assert.equal((await call('POST', '/api/services/', startBody('lab/ok', 'dep00001'), { uuidcode: 'rbac-ok' })).status, 201);
-    await waitFor(async () => (await call('GET', '/api/services/rbac-ok/')).body?.state === 'running', { what: 'running under the Role', timeoutMs: 60_000 });
+    // A failed wait shows what the manager said (a run on a loaded machine once saw only "fetch failed").
+    const withOutput = (err: Error): never => assert.fail(`${err.message}\n--- manager\n${manager.output().split('\n').slice(-40).join('\n')}`);
+    await waitFor(async () => (await call('GET', '/api/services/rbac-ok/')).body?.state === 'running', { what: 'running under the Role', timeoutMs: 60_000 }).catch(withOutput);
     assert.equal((await call('PATCH', '/api/services/rbac-ok/', {})).status, 200);
     // A failure reads events and the container log (pods/log) under the Role.
     assert.equal((await call('POST', '/api/services/', startBody('lab/fail', 'dep00002'), { uuidcode: 'rbac-fail' })).status, 201);
     const failed = await waitFor(async () => {
       const r = await call('GET', '/api/services/rbac-fail/');
       return r.body?.running === false ? r.body : false;
-    }, { what: 'failure under the Role', timeoutMs: 60_000 });
+    }, { what: 'failure under the Role', timeoutMs: 60_000 }).catch(withOutput);
     assert.match(failed.details.detailed_error, /Logs:/);
     assert.doesNotMatch(failed.details.detailed_error, /forbidden/i);
     // The logging ConfigMap is writable too.

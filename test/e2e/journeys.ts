@@ -1,0 +1,281 @@
+// The user journeys of test/e2e/journeys*.test.ts: a real JupyterHub (EventBackendSpawner)
+// in front of K8s Manager on the real control plane, driven through the hub's REST API
+// exactly as a user's browser drives it. Each test file has its own namespace, hub and
+// managers (a Site), so the files run side by side; each prints a table of its journeys.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { testNamespace, waitFor } from '../helpers/cluster.js';
+import { basic, startManager, type ManagerProcess } from '../helpers/manager.js';
+import { startBalancer, type Balancer } from '../helpers/balancer.js';
+import { chpPath, hubVenv, repoRoot, startHub, HubUser, type HubProcess } from './hub.js';
+import { startSingleUserResponder, type SingleUserResponder } from './singleuser.js';
+
+export const PASSWORD = 'journeys-hub-credential-pw';
+export const OTHER_PASSWORD = 'journeys-other-hub-pw';
+export const managerEnv = (replica: string) => ({ JUPYTERHUB_USER_PASS: PASSWORD, OTHERHUB_USER_PASS: OTHER_PASSWORD, POD_NAME: replica });
+
+export interface HubEvent { progress?: number; failed?: boolean; html_message?: string }
+type ServerModel = { ready?: boolean; pending?: string | null; url?: string };
+
+/** A test file's namespace and the manager's config in it. */
+export interface Journeys {
+  kc: k8s.KubeConfig;
+  namespace: string;
+  kubeconfigPath: string;
+  configPath: string;
+  core: k8s.CoreV1Api;
+  objects: k8s.KubernetesObjectApi;
+  /** Objects of users' services whose servername starts with `prefix` (the hub's servername is `<user>-<server>-<hash>`). */
+  leftovers(prefix: string): Promise<string[]>;
+  deployments(prefix: string): Promise<string[]>;
+}
+
+const KINDS: Array<[string, string]> = [['v1', 'ConfigMap'], ['v1', 'Secret'], ['v1', 'Service'], ['v1', 'Pod'], ['apps/v1', 'Deployment'], ['apps/v1', 'ReplicaSet']];
+const results: Array<{ journey: string; result: string; seconds: number }> = [];
+
+/** Call once at the top level of a test file: its namespace, the manager's config, and the table of journeys at the end. */
+export async function journeys(): Promise<Journeys> {
+  const { kc, namespace, kubeconfigPath } = await testNamespace();
+  const tmp = mkdtempSync(path.join(tmpdir(), 'k8smgr-journeys-'));
+  const configPath = path.join(tmp, 'config.json');
+  mkdirSync(path.join(tmp, 'skel', 'jupyterhub'), { recursive: true });
+  writeFileSync(configPath, JSON.stringify({
+    services: {
+      descriptions: path.join(repoRoot, 'test/e2e/descriptions'),
+      base: path.join(tmp, 'rendered'),
+      status_information: { pod_events_no: 3, container_logs_lines: 5 },
+      failed_cleanup_seconds: 5,
+    },
+    userhomes: { base: path.join(tmp, 'homes'), skel: path.join(tmp, 'skel') },
+    startup: { create_user: { jupyterhub: ['access_to_webservice'], otherhub: ['access_to_webservice'] } },
+  }));
+  const objectsApi = k8s.KubernetesObjectApi.makeApiClient(kc);
+  async function leftovers(prefix: string): Promise<string[]> {
+    const names: string[] = [];
+    for (const [apiVersion, kind] of KINDS) {
+      const list = await objectsApi.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, 'app.kubernetes.io/managed-by=k8smgr,k8smgr.io/servername');
+      for (const item of list.items) {
+        const server = item.metadata?.labels?.['k8smgr.io/servername'] ?? '';
+        // Anchors of failed starts stay to answer polls; stop markers expire by themselves.
+        if (server.startsWith(prefix) && item.metadata?.labels?.['k8smgr.io/role'] !== 'stop-marker') names.push(`${kind}/${item.metadata?.name}`);
+      }
+    }
+    return names.sort();
+  }
+  after(() => {
+    const width = Math.max(...results.map((r) => r.journey.length), 7);
+    const lines = results.map((r) => `| ${r.journey.padEnd(width)} | ${r.result.padEnd(6)} | ${r.seconds.toFixed(1).padStart(7)} |`);
+    console.log(`\nJourneys with a real JupyterHub:\n| ${'journey'.padEnd(width)} | result | seconds |\n|${'-'.repeat(width + 2)}|--------|---------|\n${lines.join('\n')}\n`);
+  });
+  return {
+    kc, namespace, kubeconfigPath, configPath,
+    core: kc.makeApiClient(k8s.CoreV1Api),
+    objects: objectsApi,
+    leftovers,
+    deployments: async (prefix) => (await leftovers(prefix)).filter((n) => n.startsWith('Deployment/')),
+  };
+}
+
+/** Runs one journey, timing it and noting the result for the table. */
+export function journey(name: string, fn: () => Promise<void>, opts: { timeout?: number; todo?: string } = {}): void {
+  test(name, { timeout: opts.timeout ?? 240_000, ...(opts.todo ? { todo: opts.todo } : {}) }, async () => {
+    const t0 = Date.now();
+    try {
+      await fn();
+      results.push({ journey: name, result: 'ok', seconds: (Date.now() - t0) / 1000 });
+    } catch (err) {
+      results.push({ journey: name, result: 'FAILED', seconds: (Date.now() - t0) / 1000 });
+      throw err;
+    }
+  });
+}
+
+/** A hub, its single-user stand-ins, and the managers behind it (one, or several behind HAProxy). */
+export class Site {
+  managers: ManagerProcess[] = [];
+  balancer: Balancer | undefined;
+  responder: SingleUserResponder | undefined;
+  hub: HubProcess | undefined;
+  venv = '';
+
+  constructor(readonly j: Journeys) {}
+
+  async up(replicas: number): Promise<void> {
+    this.venv = await hubVenv();
+    chpPath();
+    for (let i = 0; i < replicas; i++) {
+      this.managers.push(await startManager({ kubeconfigPath: this.j.kubeconfigPath, namespace: this.j.namespace, configPath: this.j.configPath, env: managerEnv(`mgr-${replicas}-${i}`) }));
+    }
+    let url = this.managers[0]!.url;
+    if (replicas > 1) {
+      this.balancer = await startBalancer({ backends: this.managers.map((m) => m.url) });
+      url = this.balancer.url;
+    }
+    this.responder = await startSingleUserResponder({ kc: this.j.kc, namespace: this.j.namespace, venv: this.venv });
+    await this.startHub(url);
+  }
+
+  async startHub(url: string, state?: HubProcess['state']): Promise<void> {
+    this.hub = await startHub({
+      venv: this.venv,
+      ...(state ? { state } : {}),
+      env: { K8SMGR_URL: url, K8SMGR_CREDENTIAL: 'jupyterhub', K8SMGR_PASSWORD: PASSWORD, K8SMGR_DEFAULT_SERVICE: 'jupyterlab/default' },
+    });
+  }
+
+  async down(): Promise<void> {
+    await this.hub?.stop();
+    await this.responder?.stop();
+    await this.balancer?.stop();
+    for (const m of this.managers) await m.kill('SIGTERM');
+  }
+
+  logs(): string {
+    const tail = (s: string | undefined, n = Number(process.env.K8SMGR_E2E_LOG_LINES ?? 40)) => (s ?? '').split('\n').slice(-n).join('\n');
+    return `\n--- hub (tail)\n${tail(this.hub?.output())}\n${this.managers.map((m, i) => `--- manager ${i} (tail)\n${tail(m.output())}`).join('\n')}`;
+  }
+
+  async user(name: string): Promise<HubUser> {
+    const user = new HubUser(this.hub!.url, name);
+    await user.login().catch((err: Error) => assert.fail(`${err.message}${this.logs()}`));
+    return user;
+  }
+
+  async server(user: HubUser, server: string): Promise<ServerModel | undefined> {
+    const r = await user.api('GET', `/users/${user.name}`);
+    return (r.body as { servers?: Record<string, ServerModel> } | undefined)?.servers?.[server];
+  }
+
+  async spawn(user: HubUser, server: string, service = 'jupyterlab/default'): Promise<number> {
+    const r = await user.api('POST', `/users/${user.name}/servers/${server}`, { service });
+    return r.status;
+  }
+
+  async events(user: HubUser, server: string): Promise<HubEvent[]> {
+    const r = await user.api('GET', `/users/progress/status/${user.name}/${server}`);
+    return r.status === 200 ? (r.body as { events: HubEvent[] }).events : [];
+  }
+
+  async waitReady(user: HubUser, server: string, timeoutMs = 120_000): Promise<void> {
+    await waitFor(async () => {
+      const s = await this.server(user, server);
+      if (!s) {
+        const failed = (await this.events(user, server)).find((e) => e.failed);
+        if (failed) throw new Error(`${user.name}/${server} failed: ${failed.html_message}`);
+      }
+      return s?.ready === true;
+    }, { what: `${user.name}/${server} ready in the hub`, timeoutMs, intervalMs: 300 }).catch((err: Error) => assert.fail(`${err.message}${this.logs()}`));
+  }
+
+  async waitGone(user: HubUser, server: string, timeoutMs = 60_000): Promise<void> {
+    await waitFor(async () => !(await this.server(user, server)), { what: `${user.name}/${server} gone from the hub`, timeoutMs, intervalMs: 200 })
+      .catch((err: Error) => assert.fail(`${err.message}${this.logs()}`));
+  }
+
+  async stop(user: HubUser, server: string): Promise<void> {
+    const r = await user.api('DELETE', `/users/${user.name}/servers/${server}`);
+    assert.ok(r.status === 202 || r.status === 204, `stop answered ${r.status} ${r.text}`);
+  }
+
+  async nothingLeft(prefix: string, timeoutMs = 90_000): Promise<void> {
+    await waitFor(async () => (await this.j.leftovers(prefix)).length === 0, { what: `nothing of ${prefix}* left in the namespace`, timeoutMs })
+      .catch(async (err: Error) => assert.fail(`${err.message}: ${(await this.j.leftovers(prefix)).join(', ')}${this.logs()}`));
+  }
+
+  /** The manager's servername of the hub's server whose name starts with `prefix` (as the hub derives it). */
+  async servername(prefix: string): Promise<string> {
+    const res = await fetch(`${this.managers[0]!.url}/api/services/`, { headers: { authorization: basic('jupyterhub', PASSWORD) } });
+    const name = ((await res.json()) as Array<{ servername: string }>).map((s) => s.servername).find((n) => n.startsWith(prefix));
+    assert.ok(name, `no service of the manager starts with ${prefix}`);
+    return name;
+  }
+
+  /** The server stays ready across a few of the hub's polls (2 s apart): no answer says "stopped". */
+  async staysReady(user: HubUser, server: string, ms = 5_000): Promise<void> {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      const s = await this.server(user, server);
+      assert.equal(s?.ready, true, `${user.name}/${server} stopped being ready: ${JSON.stringify(s)}${this.logs()}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+/** Journeys 1-4, run against one manager and again against two replicas behind HAProxy. */
+export function basicJourneys(site: Site, tag: string): void {
+  journey(`${tag}1 spawn, ready, stop, nothing left`, async () => {
+    const u = await site.user(`${tag}one`);
+    assert.ok([201, 202].includes(await site.spawn(u, 'lab')));
+    await site.waitReady(u, 'lab');
+    await site.staysReady(u, 'lab', 3000);
+    await site.stop(u, 'lab');
+    await site.waitGone(u, 'lab');
+    await site.nothingLeft(`${tag}one-`);
+  });
+
+  journey(`${tag}2 stop and start again at once, three times`, async () => {
+    const u = await site.user(`${tag}two`);
+    assert.ok([201, 202].includes(await site.spawn(u, 'lab')));
+    await site.waitReady(u, 'lab');
+    for (let round = 1; round <= 3; round++) {
+      await site.stop(u, 'lab');
+      const stoppedAt = Date.now();
+      await site.waitGone(u, 'lab', 5_000);
+      const status = await site.spawn(u, 'lab');
+      const gap = Date.now() - stoppedAt;
+      assert.ok([201, 202].includes(status), `round ${round}: start answered ${status}`);
+      assert.ok(gap < 1000, `round ${round}: ${gap} ms between stop and start (the journey wants < 1 s)`);
+      await site.waitReady(u, 'lab');
+      // The bug this journey found: polls of the new start answered "stopping", and the hub dropped the server.
+      await site.staysReady(u, 'lab', 5_000);
+      const events = await site.events(u, 'lab');
+      assert.ok(!events.some((e) => e.failed), `round ${round}: a failed event: ${JSON.stringify(events)}`);
+    }
+    assert.equal((await site.j.deployments(`${tag}two-`)).length, 1, (await site.j.deployments(`${tag}two-`)).join(','));
+    await site.stop(u, 'lab');
+    await site.nothingLeft(`${tag}two-`);
+  });
+
+  journey(`${tag}3 double click: two spawns at the same moment`, async () => {
+    const u = await site.user(`${tag}three`);
+    const answers = await Promise.all([site.spawn(u, 'lab'), site.spawn(u, 'lab')]);
+    assert.ok(answers.some((s) => s === 201 || s === 202), `answers ${answers.join(',')}`);
+    await site.waitReady(u, 'lab');
+    await site.staysReady(u, 'lab', 3000);
+    assert.ok(!(await site.events(u, 'lab')).some((e) => e.failed));
+    assert.equal((await site.j.deployments(`${tag}three-`)).length, 1, 'one server');
+    await site.stop(u, 'lab');
+    await site.nothingLeft(`${tag}three-`);
+  });
+
+  journey(`${tag}4 stop while the pod is pending, and while the start request is on its way`, async () => {
+    const u = await site.user(`${tag}four`);
+    assert.ok([201, 202].includes(await site.spawn(u, 'slow', 'jupyterlab/slow')));
+    await waitFor(async () => (await site.j.deployments(`${tag}four-slow`)).length === 1, { what: 'the slow server created', timeoutMs: 30_000 });
+    const pending = await site.server(u, 'slow');
+    assert.notEqual(pending?.ready, true, 'still pending when stopped');
+    await site.stop(u, 'slow');
+    await site.waitGone(u, 'slow');
+    await site.nothingLeft(`${tag}four-slow`);
+
+    // Start and stop in one breath: the stop reaches the manager while the start is still on its way.
+    const [started, stopped] = await Promise.all([
+      site.spawn(u, 'quick'),
+      new Promise((r) => setTimeout(r, 30)).then(() => u.api('DELETE', `/users/${u.name}/servers/quick`)),
+    ]);
+    assert.ok([201, 202].includes(started), `start answered ${started}`);
+    assert.ok([202, 204, 400].includes(stopped.status), `stop answered ${stopped.status} ${stopped.text}`);
+    if (stopped.status === 400) {
+      // The hub refused a stop of a spawn it had not begun yet: the user clicks stop again.
+      await waitFor(async () => [202, 204].includes((await u.api('DELETE', `/users/${u.name}/servers/quick`)).status) || !(await site.server(u, 'quick')), { what: 'the stop accepted', timeoutMs: 30_000 });
+    }
+    await site.waitGone(u, 'quick');
+    // Nothing may run that the hub believes stopped.
+    await new Promise((r) => setTimeout(r, 3000));
+    await site.nothingLeft(`${tag}four-quick`);
+  });
+}
