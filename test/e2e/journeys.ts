@@ -9,17 +9,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { testNamespace, waitFor } from '../helpers/cluster.js';
-import { basic, startManager, type ManagerProcess } from '../helpers/manager.js';
-import { startBalancer, type Balancer } from '../helpers/balancer.js';
-import { chpPath, hubVenv, repoRoot, startHub, HubUser, type HubProcess } from './hub.js';
-import { startSingleUserResponder, type SingleUserResponder } from './singleuser.js';
+import { basic } from '../helpers/manager.js';
+import { repoRoot, type HubUser } from './hub.js';
+import { HubSite } from './site.js';
 
 export const PASSWORD = 'journeys-hub-credential-pw';
 export const OTHER_PASSWORD = 'journeys-other-hub-pw';
 export const managerEnv = (replica: string) => ({ JUPYTERHUB_USER_PASS: PASSWORD, OTHERHUB_USER_PASS: OTHER_PASSWORD, POD_NAME: replica });
 
-export interface HubEvent { progress?: number; failed?: boolean; html_message?: string }
-type ServerModel = { ready?: boolean; pending?: string | null; url?: string };
+export type { HubEvent } from './site.js';
 
 /** A test file's namespace and the manager's config in it. */
 export interface Journeys {
@@ -94,60 +92,16 @@ export function journey(name: string, fn: () => Promise<void>, opts: { timeout?:
   });
 }
 
-/** A hub, its single-user stand-ins, and the managers behind it (one, or several behind HAProxy). */
-export class Site {
-  managers: ManagerProcess[] = [];
-  balancer: Balancer | undefined;
-  responder: SingleUserResponder | undefined;
-  hub: HubProcess | undefined;
-  venv = '';
-
-  constructor(readonly j: Journeys) {}
-
-  async up(replicas: number): Promise<void> {
-    this.venv = await hubVenv();
-    chpPath();
-    for (let i = 0; i < replicas; i++) {
-      this.managers.push(await startManager({ kubeconfigPath: this.j.kubeconfigPath, namespace: this.j.namespace, configPath: this.j.configPath, env: managerEnv(`mgr-${replicas}-${i}`) }));
-    }
-    let url = this.managers[0]!.url;
-    if (replicas > 1) {
-      this.balancer = await startBalancer({ backends: this.managers.map((m) => m.url) });
-      url = this.balancer.url;
-    }
-    this.responder = await startSingleUserResponder({ kc: this.j.kc, namespace: this.j.namespace, venv: this.venv });
-    await this.startHub(url);
-  }
-
-  async startHub(url: string, state?: HubProcess['state']): Promise<void> {
-    this.hub = await startHub({
-      venv: this.venv,
-      ...(state ? { state } : {}),
-      env: { K8SMGR_URL: url, K8SMGR_CREDENTIAL: 'jupyterhub', K8SMGR_PASSWORD: PASSWORD, K8SMGR_DEFAULT_SERVICE: 'jupyterlab/default' },
+/** The journeys' site: a hub with the EventBackendSpawner (examples/jupyterhub_config.py). */
+export class Site extends HubSite {
+  constructor(readonly j: Journeys) {
+    super({
+      ...j,
+      managerEnv,
+      hubConfig: 'backend',
+      hubEnv: (url) => ({ K8SMGR_URL: url, K8SMGR_CREDENTIAL: 'jupyterhub', K8SMGR_PASSWORD: PASSWORD, K8SMGR_DEFAULT_SERVICE: 'jupyterlab/default' }),
+      eventsPath: (user, server) => `/users/progress/status/${user}/${server}`,
     });
-  }
-
-  async down(): Promise<void> {
-    await this.hub?.stop();
-    await this.responder?.stop();
-    await this.balancer?.stop();
-    for (const m of this.managers) await m.kill('SIGTERM');
-  }
-
-  logs(): string {
-    const tail = (s: string | undefined, n = Number(process.env.K8SMGR_E2E_LOG_LINES ?? 40)) => (s ?? '').split('\n').slice(-n).join('\n');
-    return `\n--- hub (tail)\n${tail(this.hub?.output())}\n${this.managers.map((m, i) => `--- manager ${i} (tail)\n${tail(m.output())}`).join('\n')}`;
-  }
-
-  async user(name: string): Promise<HubUser> {
-    const user = new HubUser(this.hub!.url, name);
-    await user.login().catch((err: Error) => assert.fail(`${err.message}${this.logs()}`));
-    return user;
-  }
-
-  async server(user: HubUser, server: string): Promise<ServerModel | undefined> {
-    const r = await user.api('GET', `/users/${user.name}`);
-    return (r.body as { servers?: Record<string, ServerModel> } | undefined)?.servers?.[server];
   }
 
   async spawn(user: HubUser, server: string, service = 'jupyterlab/default'): Promise<number> {
@@ -155,35 +109,8 @@ export class Site {
     return r.status;
   }
 
-  async events(user: HubUser, server: string): Promise<HubEvent[]> {
-    const r = await user.api('GET', `/users/progress/status/${user.name}/${server}`);
-    return r.status === 200 ? (r.body as { events: HubEvent[] }).events : [];
-  }
-
-  async waitReady(user: HubUser, server: string, timeoutMs = 120_000): Promise<void> {
-    await waitFor(async () => {
-      const s = await this.server(user, server);
-      if (!s) {
-        const failed = (await this.events(user, server)).find((e) => e.failed);
-        if (failed) throw new Error(`${user.name}/${server} failed: ${failed.html_message}`);
-      }
-      return s?.ready === true;
-    }, { what: `${user.name}/${server} ready in the hub`, timeoutMs, intervalMs: 300 }).catch((err: Error) => assert.fail(`${err.message}${this.logs()}`));
-  }
-
-  async waitGone(user: HubUser, server: string, timeoutMs = 60_000): Promise<void> {
-    await waitFor(async () => !(await this.server(user, server)), { what: `${user.name}/${server} gone from the hub`, timeoutMs, intervalMs: 200 })
-      .catch((err: Error) => assert.fail(`${err.message}${this.logs()}`));
-  }
-
-  async stop(user: HubUser, server: string): Promise<void> {
-    const r = await user.api('DELETE', `/users/${user.name}/servers/${server}`);
-    assert.ok(r.status === 202 || r.status === 204, `stop answered ${r.status} ${r.text}`);
-  }
-
   async nothingLeft(prefix: string, timeoutMs = 90_000): Promise<void> {
-    await waitFor(async () => (await this.j.leftovers(prefix)).length === 0, { what: `nothing of ${prefix}* left in the namespace`, timeoutMs })
-      .catch(async (err: Error) => assert.fail(`${err.message}: ${(await this.j.leftovers(prefix)).join(', ')}${this.logs()}`));
+    await this.noneLeft(() => this.j.leftovers(prefix), `${prefix}*`, timeoutMs);
   }
 
   /** The manager's servername of the hub's server whose name starts with `prefix` (as the hub derives it). */
@@ -192,16 +119,6 @@ export class Site {
     const name = ((await res.json()) as Array<{ servername: string }>).map((s) => s.servername).find((n) => n.startsWith(prefix));
     assert.ok(name, `no service of the manager starts with ${prefix}`);
     return name;
-  }
-
-  /** The server stays ready across a few of the hub's polls (2 s apart): no answer says "stopped". */
-  async staysReady(user: HubUser, server: string, ms = 5_000): Promise<void> {
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
-      const s = await this.server(user, server);
-      assert.equal(s?.ready, true, `${user.name}/${server} stopped being ready: ${JSON.stringify(s)}${this.logs()}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
   }
 }
 

@@ -12,10 +12,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { testNamespace, waitFor } from '../helpers/cluster.js';
-import { basic, startManager, type ManagerProcess } from '../helpers/manager.js';
-import { startBalancer, type Balancer } from '../helpers/balancer.js';
-import { chpPath, hubVenv, repoRoot, startHub, HubUser, type HubProcess } from './hub.js';
-import { startSingleUserResponder, type SingleUserResponder } from './singleuser.js';
+import { basic } from '../helpers/manager.js';
+import { repoRoot, type HubUser } from './hub.js';
+import { HubSite, type HubEvent } from './site.js';
 
 export const { kc, namespace, kubeconfigPath } = await testNamespace();
 const tmp = mkdtempSync(path.join(tmpdir(), 'k8smgr-outpost-e2e-'));
@@ -75,64 +74,30 @@ export async function leftovers(userId?: number): Promise<string[]> {
   return names.sort();
 }
 
-export interface HubEvent { progress?: number; failed?: boolean; message?: string; html_message?: string }
-export type ServerModel = { ready?: boolean; pending?: string | null; url?: string };
+export type { HubEvent } from './site.js';
 export interface Answer { kind: string; user: string; user_id: number; server: string; start_id: string; value: string }
 
 export const summaryOf = (e: HubEvent) => /<summary>(?:[0-9_: .-]+: )?([^<]*)<\/summary>/.exec(e.html_message ?? '')?.[1] ?? e.message ?? '';
 
-/** A hub with the OutpostSpawner, its single-user stand-ins, and the managers behind it. */
-export class Site {
-  managers: ManagerProcess[] = [];
-  balancer: Balancer | undefined;
-  responder: SingleUserResponder | undefined;
-  hub: HubProcess | undefined;
-  venv = '';
-  url = '';
-
-  async up(replicas: number): Promise<void> {
-    this.venv = await hubVenv();
-    chpPath();
-    for (let i = 0; i < replicas; i++) this.managers.push(await startManager({ kubeconfigPath, namespace, configPath, env: managerEnv(`outpost-${replicas}-${i}`) }));
-    this.url = this.managers[0]!.url;
-    if (replicas > 1) {
-      this.balancer = await startBalancer({ backends: this.managers.map((m) => m.url) });
-      this.url = this.balancer.url;
-    }
-    this.responder = await startSingleUserResponder({ kc, namespace, venv: this.venv });
-    await this.startHub();
-  }
-
-  async startHub(state?: HubProcess['state']): Promise<void> {
-    this.hub = await startHub({
-      venv: this.venv,
-      config: 'outpost',
-      ...(state ? { state } : {}),
-      env: {
-        K8SMGR_URL: this.url, K8SMGR_CREDENTIAL: CREDENTIAL, K8SMGR_PASSWORD: PASSWORD,
+/** The Outpost tests' site: a hub with the OutpostSpawner (examples/jupyterhub_outpost_config.py). */
+export class Site extends HubSite {
+  constructor() {
+    super({
+      kc, namespace, kubeconfigPath, configPath, managerEnv,
+      hubConfig: 'outpost',
+      hubEnv: (url) => ({
+        K8SMGR_URL: url, K8SMGR_CREDENTIAL: CREDENTIAL, K8SMGR_PASSWORD: PASSWORD,
         // The hub's token for the manager's usage pushes (scope custom:outpostflavors:set, examples/jupyterhub_outpost_config.py).
         K8SMGR_FLAVORS_TOKEN: FLAVORS_TOKEN,
         JUPYTERHUB_CRYPT_KEY: CRYPT_KEY,
-      },
+      }),
+      // forwardbasespawner's events API.
+      eventsPath: (user, server) => `/users/progress/events/${user}/${server}`,
     });
   }
 
-  async down(): Promise<void> {
-    await this.hub?.stop();
-    await this.responder?.stop();
-    await this.balancer?.stop();
-    for (const m of this.managers) await m.kill('SIGTERM');
-  }
-
-  logs(): string {
-    const tail = (s: string | undefined, n = Number(process.env.K8SMGR_E2E_LOG_LINES ?? 40)) => (s ?? '').split('\n').slice(-n).join('\n');
-    return `\n--- hub (tail)\n${tail(this.hub?.output())}\n${this.managers.map((m, i) => `--- manager ${i} (tail)\n${tail(m.output())}`).join('\n')}`;
-  }
-
-  async user(name: string): Promise<HubUser> {
-    const user = new HubUser(this.hub!.url, name);
-    await user.login().catch((err: Error) => assert.fail(`${err.message}${this.logs()}`));
-    return user;
+  override async up(replicas: number): Promise<void> {
+    await super.up(replicas, (i) => `outpost-${replicas}-${i}`);
   }
 
   /** The hub's id of a user who spawned (recorded by the test config's pre_spawn_hook). */
@@ -141,54 +106,13 @@ export class Site {
     return spawned.user_id;
   }
 
-  async server(user: HubUser, server: string): Promise<ServerModel | undefined> {
-    const r = await user.api('GET', `/users/${user.name}`);
-    return (r.body as { servers?: Record<string, ServerModel> } | undefined)?.servers?.[server];
-  }
-
   async spawn(user: HubUser, server: string, options: Record<string, string> = { profile: 'lab' }): Promise<number> {
     return (await user.api('POST', `/users/${user.name}/servers/${server}`, options)).status;
   }
 
-  /** The spawner's events (forwardbasespawner's events API): the hub's own and those the manager sent. */
-  async events(user: HubUser, server: string): Promise<HubEvent[]> {
-    const r = await user.api('GET', `/users/progress/events/${user.name}/${server}`);
-    return r.status === 200 ? (r.body as { events: HubEvent[] }).events : [];
-  }
-
-  async waitReady(user: HubUser, server: string, timeoutMs = 120_000): Promise<void> {
-    await waitFor(async () => {
-      const s = await this.server(user, server);
-      if (!s) {
-        const failed = (await this.events(user, server)).find((e) => e.failed);
-        if (failed) throw new Error(`${user.name}/${server} failed: ${failed.html_message}`);
-      }
-      return s?.ready === true;
-    }, { what: `${user.name}/${server} ready in the hub`, timeoutMs, intervalMs: 300 }).catch((err: Error) => assert.fail(`${err.message}${this.logs()}`));
-  }
-
-  async waitGone(user: HubUser, server: string, timeoutMs = 60_000): Promise<void> {
-    await waitFor(async () => !(await this.server(user, server)), { what: `${user.name}/${server} gone from the hub`, timeoutMs, intervalMs: 200 })
-      .catch((err: Error) => assert.fail(`${err.message}${this.logs()}`));
-  }
-
-  async stop(user: HubUser, server: string): Promise<void> {
-    const r = await user.api('DELETE', `/users/${user.name}/servers/${server}`);
-    assert.ok(r.status === 202 || r.status === 204, `stop answered ${r.status} ${r.text}`);
-  }
-
+  /** Nothing of this hub user (the user id label), or of anyone, is left in the namespace. */
   async nothingLeft(userId?: number, timeoutMs = 90_000): Promise<void> {
-    await waitFor(async () => (await leftovers(userId)).length === 0, { what: `nothing of user ${userId ?? '(any)'} left in the namespace`, timeoutMs })
-      .catch(async (err: Error) => assert.fail(`${err.message}: ${(await leftovers(userId)).join(', ')}${this.logs()}`));
-  }
-
-  async staysReady(user: HubUser, server: string, ms = 5_000): Promise<void> {
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
-      const s = await this.server(user, server);
-      assert.equal(s?.ready, true, `${user.name}/${server} stopped being ready: ${JSON.stringify(s)}${this.logs()}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await this.noneLeft(() => leftovers(userId), `user ${userId ?? '(any)'}`, timeoutMs);
   }
 
   /** What the hub's hooks recorded of the manager's answers (start responses, SetupTunnel bodies). */
@@ -273,7 +197,7 @@ export function journeys(site: Site, tag: string): void {
     await site.waitGone(a, 'lab');
     await site.nothingLeft(idA);
     // b's server is untouched: still ready, still polled as running.
-    await site.staysReady(b, 'lab', 5_000);
+    await site.staysReady(b, 'lab', 3_000);
     assert.ok((await leftovers(idB)).some((n) => n.startsWith('Deployment/')));
     await site.stop(b, 'lab');
     await site.nothingLeft(idB);
@@ -289,7 +213,7 @@ export function journeys(site: Site, tag: string): void {
       await site.waitGone(u, 'lab', 10_000);
       assert.ok([201, 202].includes(await site.spawn(u, 'lab')), `round ${round}`);
       await site.waitReady(u, 'lab');
-      await site.staysReady(u, 'lab', 4_000);
+      await site.staysReady(u, 'lab', 2_500);
       assert.ok(!(await site.events(u, 'lab')).some((e) => e.failed), `round ${round}`);
     }
     assert.equal((await leftovers(id)).filter((n) => n.startsWith('Deployment/')).length, 1, (await leftovers(id)).join(','));

@@ -64,9 +64,9 @@ describe('OutpostSpawner against one manager', () => {
     const id = await site.userId(u);
     await site.waitReady(u, 'lab');
     await site.hub!.stop();
-    await site.startHub(site.hub!.state);
+    await site.startHub(site.url, site.hub!.state);
     const again = await site.user('osix');
-    await site.staysReady(again, 'lab', 5_000);
+    await site.staysReady(again, 'lab', 3_000);
     const version = await fetch(`${site.hub!.url}/user/osix/lab/api`);
     assert.equal(version.status, 200);
     await site.stop(again, 'lab');
