@@ -292,7 +292,10 @@ test('metrics count the starts of each API', async () => {
 
 test('a poll costs no Kubernetes API call', async () => {
   const startId = newStartId();
+  calls.length = 0;
   assert.equal((await api('POST', '/services', { body: startBody('lab', startId) })).status, 200);
+  // The progress events claim their steps on the anchor (writes of the start, not of polls): let them end first.
+  await waitFor(async () => calls.some((c) => /Service is ready/.test(c.body?.html_message ?? '')), { what: 'the ready event', timeoutMs: 15_000 });
   const before = proxy.requests.filter((r) => !r.endsWith('(watch)')).length;
   for (let i = 0; i < 50; i++) assert.equal((await api('GET', `/services/lab/${startId}`)).status, 200);
   const during = proxy.requests.filter((r) => !r.endsWith('(watch)')).slice(before);
