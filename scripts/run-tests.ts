@@ -9,11 +9,12 @@
 //     [--record <test-times.json>] <file>...
 //
 // The files' processes inherit this process's --import tsx. Exits 1 when a test failed.
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { run } from 'node:test';
 import { spec } from 'node:test/reporters';
 import { parseArgs } from 'node:util';
+import { readRecord, type FileTime } from './test-record.js';
 
 const { values, positionals } = parseArgs({
   options: {
@@ -25,26 +26,11 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
 });
 
-function recorded(file: string | undefined): Record<string, number> {
-  if (file === undefined) return {};
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
-  } catch {
-    return {};
-  }
-}
-const record = recorded(values.record);
+const record = readRecord(values.record);
 const rel = (f: string): string => path.relative(process.cwd(), f);
 const last = (f: string): number => record[rel(f)] ?? Number.POSITIVE_INFINITY;
 const files = positionals.map((f) => path.resolve(f)).sort((a, b) => last(b) - last(a) || a.localeCompare(b));
 
-interface FileTime {
-  file: string;
-  startMs: number;
-  endMs: number;
-  passed: number;
-  failed: number;
-}
 const times = new Map<string, FileTime & { ok: boolean }>(files.map((file) => [file, { file, startMs: 0, endMs: 0, passed: 0, failed: 0, ok: true }]));
 // Tests declared in a helper module (test/e2e/journeys.ts) carry the helper's path: they
 // count for the file whose tests are being reported (node:test reports one file's tests

@@ -7,15 +7,8 @@
 //                                                run-tests.ts starts the longest files first)
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { readRecord, type FileTime } from './test-record.js';
 
-/** A line of scripts/run-tests.ts --times. */
-interface FileTime {
-  file: string;
-  startMs: number;
-  endMs: number;
-  passed: number;
-  failed: number;
-}
 
 function readLines(files: string[]): FileTime[] {
   const times: FileTime[] = [];
@@ -31,13 +24,6 @@ function readLines(files: string[]): FileTime[] {
   return times;
 }
 
-function readRecord(file: string): Record<string, number> {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
-  } catch {
-    return {};
-  }
-}
 
 const rel = (f: string): string => path.relative(process.cwd(), f);
 const seconds = (t: FileTime): number => (t.endMs - t.startMs) / 1000;
