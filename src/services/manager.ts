@@ -90,7 +90,7 @@ export interface LaunchHooks {
   answerWithinMs?: number;
 }
 
-/** Log tails read once per failed container (pod name + restart count). */
+/** Log reads kept (the oldest is forgotten first). */
 const LOG_TAIL_CACHE_MAX = 5000;
 /** Services whose last poll time is kept (the oldest is forgotten first). */
 const LAST_POLL_MAX = 50_000;
@@ -112,9 +112,8 @@ export class ServiceManager implements ServiceApi {
   readonly #deps: ServiceManagerDeps;
   /** Anchors this process created, changed or deleted that its watch may not show yet, by anchor name. */
   readonly #own: OwnWrites<CachedService>;
-  readonly #logTails = new Map<string, string>();
-  /** Log lines of running containers read for callers that ask for logs (Outpost `collect_logs`), with when they were read. */
-  readonly #recentLogs = new Map<string, { at: number; lines: string[] }>();
+  /** Log lines read from the API, by container run and line count, with when they were read (#readLog). */
+  readonly #logs = new Map<string, { at: number; lines: string[] }>();
   /** When this replica last answered a poll, by anchor uid (metrics only: it changes no answer). */
   readonly #lastPoll = new Map<string, number>();
 
@@ -263,18 +262,28 @@ export class ServiceManager implements ServiceApi {
     const pod = mainPod(this.podsOf(service), container);
     const status = pod?.status?.containerStatuses?.find((c) => c.name === container);
     if (!pod || lines <= 0 || !hasRun(status)) return [];
-    const key = `${pod.metadata.name}/${container}/${status?.restartCount ?? 0}/${lines}`;
-    const now = this.#now();
-    const kept = this.#recentLogs.get(key);
-    if (kept && now - kept.at <= maxAgeMs) return kept.lines;
-    const text = await this.#deps.gateway.podLogTail(this.#ns, pod.metadata.name, container, lines);
-    const out = text.split('\n');
-    if (out.at(-1) === '') out.pop();
-    this.#recentLogs.delete(key);
-    this.#recentLogs.set(key, { at: now, lines: out.slice(-lines) });
-    if (this.#recentLogs.size > LOG_TAIL_CACHE_MAX) this.#recentLogs.delete(this.#recentLogs.keys().next().value as string);
-    return out.slice(-lines);
+    return this.#readLog(pod.metadata.name, container, status?.restartCount ?? 0, lines, maxAgeMs);
   }
+
+  /**
+   * The last `lines` lines of one run of a container (pod, container, restart count),
+   * read from the API at most once per `maxAgeMs` (Infinity: once) and kept meanwhile:
+   * the only API call an answer can make.
+   */
+  async #readLog(podName: string, container: string, restarts: number, lines: number, maxAgeMs: number): Promise<string[]> {
+    const key = `${podName}/${container}/${restarts}/${lines}`;
+    const now = this.#now();
+    const kept = this.#logs.get(key);
+    if (kept && now - kept.at <= maxAgeMs) return kept.lines;
+    const out = (await this.#deps.gateway.podLogTail(this.#ns, podName, container, lines)).split('\n');
+    if (out.at(-1) === '') out.pop();
+    const tail = out.slice(-lines);
+    this.#logs.delete(key);
+    this.#logs.set(key, { at: now, lines: tail });
+    if (this.#logs.size > LOG_TAIL_CACHE_MAX) this.#logs.delete(this.#logs.keys().next().value as string);
+    return tail;
+  }
+
 
   /** Every start of a credential, with its anchor, as the cache holds them. */
   servicesOf(credential: string): CachedService[] {
@@ -282,7 +291,7 @@ export class ServiceManager implements ServiceApi {
   }
 
   list(principal: Principal): ServiceRecord[] {
-    return this.#deps.cache.byCredential(principal.credential).map((s) => s.record);
+    return this.servicesOf(principal.credential).map((s) => s.record);
   }
 
   async start(principal: Principal, headers: Record<string, string | string[] | undefined>, body: unknown): Promise<ServiceRecord> {
@@ -562,19 +571,13 @@ export class ServiceManager implements ServiceApi {
     return this.verdictWithLogs(found.record, found.anchor);
   }
 
-  /** Reads a failed container's log tail once and keeps it: the only API call a poll can make. */
+  /** A failed container's log tail, read once (one API call per failed container run) and kept. */
   async #logTail(podName: string, container: string, pods: KubeObject[], lines: number): Promise<string> {
     const pod = pods.find((p) => p.metadata.name === podName) as { status?: { containerStatuses?: Array<{ name: string; restartCount?: number }> } } | undefined;
     const restarts = pod?.status?.containerStatuses?.find((c) => c.name === container)?.restartCount ?? 0;
-    const key = `${podName}/${container}/${restarts}`;
-    const cached = this.#logTails.get(key);
-    if (cached !== undefined) return cached;
-    const tail = await this.#deps.gateway.podLogTail(this.#ns, podName, container, lines);
-    const trimmed = tail.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1).slice(-lines).join('\n');
-    if (this.#logTails.size >= LOG_TAIL_CACHE_MAX) this.#logTails.delete(this.#logTails.keys().next().value as string);
-    this.#logTails.set(key, trimmed);
-    return trimmed;
+    return (await this.#readLog(podName, container, restarts, lines, Number.POSITIVE_INFINITY)).join('\n');
   }
+
 
   async update(principal: Principal, servername: string, body: unknown): Promise<ServiceRecord> {
     const found = await this.#find(principal.credential, servername);

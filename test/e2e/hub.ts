@@ -3,7 +3,7 @@
 // the dummy authenticator and configurable-http-proxy from node_modules, and a
 // small client that logs users in and calls the hub's REST API as they would.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,6 +28,31 @@ export async function hubVenv(): Promise<string> {
     const e = err as Error & { stderr?: string };
     throw new Error(`could not create the JupyterHub venv with scripts/hub-venv.sh (needs python3 >= 3.9 and PyPI): ${e.message}\n${e.stderr ?? ''}`, { cause: err });
   }
+}
+
+/**
+ * The manager config of an e2e test file, in a temporary folder of its own: the e2e
+ * templates (test/e2e/descriptions), rendered copies and userhomes in that folder,
+ * the hub credentials created at start-up, and `sections` laid over (a `services`
+ * section is merged key by key). Returns the config's path.
+ */
+export function e2eManagerConfig(name: string, credentials: readonly string[], sections: Record<string, unknown> = {}): string {
+  const tmp = mkdtempSync(path.join(tmpdir(), `k8smgr-${name}-`));
+  mkdirSync(path.join(tmp, 'skel'), { recursive: true });
+  const { services, ...rest } = sections as { services?: Record<string, unknown> };
+  const configPath = path.join(tmp, 'config.json');
+  writeFileSync(configPath, JSON.stringify({
+    services: {
+      descriptions: path.join(repoRoot, 'test/e2e/descriptions'),
+      base: path.join(tmp, 'rendered'),
+      status_information: { pod_events_no: 3, container_logs_lines: 5 },
+      ...services,
+    },
+    userhomes: { base: path.join(tmp, 'homes'), skel: path.join(tmp, 'skel') },
+    startup: { create_user: Object.fromEntries(credentials.map((c) => [c, ['access_to_webservice']])) },
+    ...rest,
+  }));
+  return configPath;
 }
 
 export function chpPath(): string {

@@ -4,13 +4,10 @@
 // managers (a Site), so the files run side by side; each prints a table of its journeys.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { testNamespace, waitFor } from '../helpers/cluster.js';
 import { basic } from '../helpers/manager.js';
-import { repoRoot, type HubUser } from './hub.js';
+import { e2eManagerConfig, type HubUser } from './hub.js';
 import { HubSite } from './site.js';
 
 export const PASSWORD = 'journeys-hub-credential-pw';
@@ -38,19 +35,7 @@ const results: Array<{ journey: string; result: string; seconds: number }> = [];
 /** Call once at the top level of a test file: its namespace, the manager's config, and the table of journeys at the end. */
 export async function journeys(): Promise<Journeys> {
   const { kc, namespace, kubeconfigPath } = await testNamespace();
-  const tmp = mkdtempSync(path.join(tmpdir(), 'k8smgr-journeys-'));
-  const configPath = path.join(tmp, 'config.json');
-  mkdirSync(path.join(tmp, 'skel', 'jupyterhub'), { recursive: true });
-  writeFileSync(configPath, JSON.stringify({
-    services: {
-      descriptions: path.join(repoRoot, 'test/e2e/descriptions'),
-      base: path.join(tmp, 'rendered'),
-      status_information: { pod_events_no: 3, container_logs_lines: 5 },
-      failed_cleanup_seconds: 5,
-    },
-    userhomes: { base: path.join(tmp, 'homes'), skel: path.join(tmp, 'skel') },
-    startup: { create_user: { jupyterhub: ['access_to_webservice'], otherhub: ['access_to_webservice'] } },
-  }));
+  const configPath = e2eManagerConfig('journeys', ['jupyterhub', 'otherhub'], { services: { failed_cleanup_seconds: 5 } });
   const objectsApi = k8s.KubernetesObjectApi.makeApiClient(kc);
   async function leftovers(prefix: string): Promise<string[]> {
     const names: string[] = [];

@@ -7,30 +7,17 @@
 // Never skips: a hub or venv that cannot start fails the test with the reason.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { testNamespace, waitFor } from '../helpers/cluster.js';
 import { startManager, type ManagerProcess } from '../helpers/manager.js';
-import { chpPath, hubVenv, repoRoot, startHub, HubUser, type HubProcess } from './hub.js';
+import { chpPath, e2eManagerConfig, hubVenv, startHub, HubUser, type HubProcess } from './hub.js';
 import { startSingleUserResponder, type SingleUserResponder } from './singleuser.js';
 
 const { kc, namespace, kubeconfigPath } = await testNamespace();
-const tmp = mkdtempSync(path.join(tmpdir(), 'k8smgr-e2e-'));
-const configPath = path.join(tmp, 'config.json');
-mkdirSync(path.join(tmp, 'skel', 'jupyterhub'), { recursive: true });
-writeFileSync(configPath, JSON.stringify({
-  services: {
-    descriptions: path.join(repoRoot, 'test/e2e/descriptions'),
-    base: path.join(tmp, 'rendered'),
-    status_information: { pod_events_no: 3, container_logs_lines: 5 },
-  },
-  userhomes: { base: path.join(tmp, 'homes'), skel: path.join(tmp, 'skel') },
-  startup: { create_user: { jupyterhub: ['access_to_webservice'] } },
-  // Flavors (docs/flavors.md): unlimited by default, and one that holds a single server.
+// Flavors (docs/flavors.md): unlimited by default, and one that holds a single server.
+const configPath = e2eManagerConfig('e2e', ['jupyterhub'], {
   flavors: { jupyterhub: { default: 'standard', flavors: { standard: { max: -1 }, tiny: { max: 1, display_name: 'Tiny' } } } },
-}));
+});
 const PASSWORD = 'e2e-hub-credential-pw';
 
 let manager: ManagerProcess | undefined;

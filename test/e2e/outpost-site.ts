@@ -7,29 +7,18 @@
 // (test/e2e/jupyterhub_outpost_test_config.py) only use the spawner's own hooks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { testNamespace, waitFor } from '../helpers/cluster.js';
 import { basic } from '../helpers/manager.js';
-import { repoRoot, type HubUser } from './hub.js';
+import { e2eManagerConfig, type HubUser } from './hub.js';
 import { HubSite, type HubEvent } from './site.js';
 
 export const { kc, namespace, kubeconfigPath } = await testNamespace();
-const tmp = mkdtempSync(path.join(tmpdir(), 'k8smgr-outpost-e2e-'));
-export const configPath = path.join(tmp, 'config.json');
-mkdirSync(path.join(tmp, 'skel', 'jupyterlab'), { recursive: true });
 export const CREDENTIAL = 'outposthub';
 export const PASSWORD = 'outpost-e2e-credential-pw';
-writeFileSync(configPath, JSON.stringify({
-  services: {
-    descriptions: path.join(repoRoot, 'test/e2e/descriptions'),
-    base: path.join(tmp, 'rendered'),
-    status_information: { pod_events_no: 3, container_logs_lines: 5 },
-  },
-  userhomes: { base: path.join(tmp, 'homes'), skel: path.join(tmp, 'skel') },
-  startup: { create_user: { [CREDENTIAL]: ['access_to_webservice'] } },
+export const configPath = e2eManagerConfig('outpost-e2e', [CREDENTIAL], {
   // Flavors: a default for starts without one, one that holds a single server, one of five for the
   // concurrent starts, and gpu only for the gpu group (a rule on the identity the hub sends); blocked: none.
   flavors: {
@@ -54,7 +43,7 @@ writeFileSync(configPath, JSON.stringify({
       },
     },
   },
-}));
+});
 export const managerEnv = (replica: string) => ({ OUTPOSTHUB_USER_PASS: PASSWORD, POD_NAME: replica });
 export const FLAVORS_TOKEN = 'e2e-hub-flavors-token-3b8d0c';
 /** auth_state (the user's identity for flavor rules) is encrypted in the hub's database. */

@@ -206,24 +206,24 @@ export async function outpostRoutes(app: App, opts: OutpostRouteOptions): Promis
     return opts.flavors.outpostDocument(principalOf(request).credential, Object.keys(authentication).length ? authentication : undefined);
   });
 
-  // FastAPI answers a known path with another method 405 (no credentials needed).
-  const declared: Record<string, readonly string[]> = {
-    '/flavors/': ['GET'],
-    '/userflavors': ['POST'],
-    '/ping': ['GET'],
-    '/services/': ['GET', 'POST'],
-    '/services/:name': ['GET', 'DELETE'],
-    '/services/:name/:start_id': ['GET', 'DELETE'],
-  };
-  for (const [url, methods] of Object.entries(declared)) {
-    const others = METHODS.filter((m) => !methods.includes(m));
-    if (!others.length) continue;
+  // FastAPI answers a known path with another method 405 (no credentials needed). Per path as the
+  // router sees it (final slash aside): the methods routed there, and those of this exact form
+  // (POST /services and GET /services/ share a path here; POST /services/ answers 405 by exactSlash).
+  const known: Array<{ url: string; routed: readonly string[]; allow: readonly string[] }> = [
+    { url: '/flavors/', routed: ['GET'], allow: ['GET'] },
+    { url: '/userflavors', routed: ['POST'], allow: ['POST'] },
+    { url: '/ping', routed: ['GET'], allow: ['GET'] },
+    { url: '/services/', routed: ['GET', 'POST'], allow: ['GET'] },
+    { url: '/services/:name', routed: ['GET', 'DELETE'], allow: ['GET', 'DELETE'] },
+    { url: '/services/:name/:start_id', routed: ['GET', 'DELETE'], allow: ['GET', 'DELETE'] },
+  ];
+  for (const { url, routed, allow } of known) {
     app.route({
-      method: others,
+      method: METHODS.filter((m) => !routed.includes(m)),
       url,
       schema: { hide: true },
       config: exact(url === '/services/'),
-      handler: async (_request, reply) => reply.status(405).header('allow', methods.filter((m) => m !== 'POST' || url !== '/services/').join(', ')).send({ detail: 'Method Not Allowed' }),
+      handler: async (_request, reply) => reply.status(405).header('allow', allow.join(', ')).send({ detail: 'Method Not Allowed' }),
     });
   }
 }
